@@ -1,0 +1,92 @@
+# promoloop: one Makefile builds the shared library, every filter, the tests.
+#   make            build bin/promo-*          make test   unit + bats tests
+#   make run        the demonstration loop     make bench  speed against peers
+#   make fuzz       libFuzzer targets          make V=1    show commands
+# SANITIZE=1 builds with ASan+UBSan into build/san (binaries in build/san/bin).
+
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules
+.SUFFIXES:
+
+CC       ?= cc
+PKGS     := zlib msgpack openblas
+OPT      ?= -O2 -g
+WARN     := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes -Wno-sign-compare
+CPPFLAGS += -Icommon -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS   += -std=c11 $(OPT) $(WARN) -pthread
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+
+ifeq ($(SANITIZE),1)
+BUILD    := build/san
+BIN      := build/san/bin
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+else
+BUILD    := build/rel
+BIN      := bin
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+LIB        := $(BUILD)/libpromo.a
+FILTERS    := $(patsubst filters/%.c,%,$(wildcard filters/promo-*.c))
+PROGS      := $(FILTERS:%=$(BIN)/%)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNITS      := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps run test unit bats bench fuzz clean
+all: $(PROGS)
+
+# Object files with header dependencies tracked by the compiler.
+$(BUILD)/%.o: %.c | deps-ok
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(COMMON_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN)/%: $(BUILD)/filters/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+-include $(COMMON_OBJ:.o=.d) $(PROGS:$(BIN)/%=$(BUILD)/filters/%.d) $(UNIT_SRC:%.c=$(BUILD)/%.d)
+
+# Install missing Debian packages (a no-op when all are present).
+deps:
+	$(Q)tools/install-deps build test
+.PHONY: deps-ok
+deps-ok:
+	@pkg-config --exists $(PKGS) || tools/install-deps build
+
+# The README's main command: set up, build, run the demonstration pipeline.
+run: deps all
+	$(Q)$(MAKE) --no-print-directory -f pipelines/demo.mk BIN=$(abspath $(BIN))
+
+# The README's test command: unit tests, then bats tests; last line "N passed, N failed".
+test: deps all $(UNITS)
+	$(Q)tests/run --bin $(abspath $(BIN)) --units $(abspath $(BUILD)/tests)
+
+bench: deps all
+	$(Q)tools/install-deps bench
+	$(Q)tools/bench --bin $(abspath $(BIN))
+
+fuzz:
+	$(Q)tools/install-deps fuzz
+	$(Q)tools/fuzz $(if $(FUZZ_SECONDS),--seconds $(FUZZ_SECONDS))
+
+clean:
+	rm -rf build bin out

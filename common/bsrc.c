@@ -1,0 +1,181 @@
+#include "bsrc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "diag.h"
+#include "xalloc.h"
+
+#define IN_CHUNK (256 * 1024)
+
+struct bsrc {
+    int fd;
+    char *name;
+    unsigned char *in;      /* compressed (or plain) bytes read from fd */
+    size_t in_pos, in_len;
+    bool eof;               /* fd returned 0 */
+    bool in_gzip;           /* inside a gzip member */
+    bool seen_gzip;
+    bool z_ready;
+    z_stream z;
+    uint64_t in_bytes;
+    char err[160];
+};
+
+bsrc *bs_open(const char *path)
+{
+    bsrc *bs = xcalloc(1, sizeof *bs);
+    if (strcmp(path, "-") == 0) {
+        bs->fd = 0;
+        bs->name = xstrdup("stdin");
+    } else {
+        bs->fd = open(path, O_RDONLY);
+        if (bs->fd < 0)
+            die_errno("%s", path);
+        bs->name = xstrdup(path);
+    }
+    bs->in = xmalloc(IN_CHUNK);
+    return bs;
+}
+
+const char *bs_name(const bsrc *bs) { return bs->name; }
+const char *bs_error(const bsrc *bs) { return bs->err; }
+bool bs_was_gzip(const bsrc *bs) { return bs->seen_gzip; }
+uint64_t bs_in_bytes(const bsrc *bs) { return bs->in_bytes; }
+
+/* Refill the input buffer, keeping unread bytes.  Returns -1 on error. */
+static int fill(bsrc *bs)
+{
+    if (bs->in_pos > 0) {
+        memmove(bs->in, bs->in + bs->in_pos, bs->in_len - bs->in_pos);
+        bs->in_len -= bs->in_pos;
+        bs->in_pos = 0;
+    }
+    while (!bs->eof && bs->in_len < IN_CHUNK) {
+        ssize_t r = read(bs->fd, bs->in + bs->in_len, IN_CHUNK - bs->in_len);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            snprintf(bs->err, sizeof bs->err, "read error: %s", strerror(errno));
+            return -1;
+        }
+        if (r == 0)
+            bs->eof = true;
+        bs->in_len += (size_t)r;
+        bs->in_bytes += (uint64_t)r;
+        if (r > 0)
+            break;
+    }
+    return 0;
+}
+
+/* At a member boundary: does a gzip member start here? */
+static int starts_gzip(bsrc *bs)
+{
+    if (bs->in_len - bs->in_pos < 2 && fill(bs) < 0)
+        return -1;
+    return bs->in_len - bs->in_pos >= 2 && bs->in[bs->in_pos] == 0x1f &&
+           bs->in[bs->in_pos + 1] == 0x8b;
+}
+
+static int begin_member(bsrc *bs)
+{
+    int rc = bs->z_ready ? inflateReset(&bs->z)
+                         : inflateInit2(&bs->z, 16 + MAX_WBITS);
+    if (rc != Z_OK) {
+        snprintf(bs->err, sizeof bs->err, "cannot start gzip decoding (zlib error %d)", rc);
+        return -1;
+    }
+    bs->z_ready = true;
+    bs->in_gzip = true;
+    bs->seen_gzip = true;
+    return 0;
+}
+
+static long read_gzip(bsrc *bs, unsigned char *out, size_t n)
+{
+    bs->z.next_out = out;
+    bs->z.avail_out = (uInt)n;
+    while (bs->z.avail_out > 0) {
+        if (bs->in_pos == bs->in_len) {
+            if (fill(bs) < 0)
+                return -1;
+            if (bs->in_pos == bs->in_len) {
+                snprintf(bs->err, sizeof bs->err, "truncated gzip stream");
+                return -1;
+            }
+        }
+        bs->z.next_in = bs->in + bs->in_pos;
+        bs->z.avail_in = (uInt)(bs->in_len - bs->in_pos);
+        int rc = inflate(&bs->z, Z_NO_FLUSH);
+        bs->in_pos = bs->in_len - bs->z.avail_in;
+        if (rc == Z_STREAM_END) {
+            bs->in_gzip = false;
+            break;
+        }
+        if (rc == Z_BUF_ERROR)
+            continue;   /* needs more input: the loop refills */
+        if (rc != Z_OK) {
+            snprintf(bs->err, sizeof bs->err, "corrupt gzip stream: %s",
+                     bs->z.msg ? bs->z.msg : "inflate failed");
+            return -1;
+        }
+    }
+    return (long)(n - bs->z.avail_out);
+}
+
+long bs_read(bsrc *bs, void *buf, size_t n)
+{
+    unsigned char *out = buf;
+    size_t got = 0;
+    if (n > (1u << 30))
+        n = 1u << 30;
+    while (got < n) {
+        if (!bs->in_gzip) {
+            int g = starts_gzip(bs);
+            if (g < 0)
+                return -1;
+            if (g) {
+                if (begin_member(bs) < 0)
+                    return -1;
+            } else {
+                /* Plain bytes: copy straight through. */
+                if (bs->in_pos == bs->in_len)
+                    break;   /* clean end */
+                size_t k = bs->in_len - bs->in_pos;
+                if (k > n - got)
+                    k = n - got;
+                memcpy(out + got, bs->in + bs->in_pos, k);
+                bs->in_pos += k;
+                got += k;
+                /* Stop at a possible member start only when the caller asks. */
+                return (long)got;
+            }
+        }
+        long r = read_gzip(bs, out + got, n - got);
+        if (r < 0)
+            return -1;
+        got += (size_t)r;
+        if (got > 0 && bs->in_gzip)
+            break;
+    }
+    return (long)got;
+}
+
+void bs_free(bsrc *bs)
+{
+    if (!bs)
+        return;
+    if (bs->z_ready)
+        inflateEnd(&bs->z);
+    if (bs->fd > 0)
+        close(bs->fd);
+    free(bs->in);
+    free(bs->name);
+    free(bs);
+}

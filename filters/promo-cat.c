@@ -1,0 +1,403 @@
+/* promo-cat: show record streams as text, or re-emit them as a stream. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "csv.h"
+#include "diag.h"
+#include "json.h"
+#include "numfmt.h"
+#include "outfile.h"
+#include "stream.h"
+#include "xalloc.h"
+
+static const char help[] =
+"promo-cat: show record streams as CSV, TSV, JSON lines or a table, or re-emit them\n"
+"\n"
+"Usage: promo-cat [OPTIONS] [FILE...]\n"
+"\n"
+"Options:\n"
+"  --format F      csv, tsv, jsonl, table or mpz  [default: table on a terminal, else csv]\n"
+"  --fields A,B    only these fields, in this order  [default: those of the first record]\n"
+"  --head N        stop after N records  [default: all]\n"
+"  --count         print the number of records instead of the records\n"
+"  --header        print the stream header as one JSON line instead of the records\n"
+"  --no-names      CSV and TSV without the line of column names\n"
+"  -o, --output F  write to F, atomically  [default: stdout]\n"
+"  --level N       gzip level of --format mpz output, 0 for none  [default: 1]\n"
+"  -q, --quiet     print nothing but errors\n"
+"  --progress      report progress on stderr\n"
+"  --help          show this help\n"
+"  --version       show the version\n"
+"\n"
+"Several FILEs (or concatenated streams) are read as one stream of one kind.\n"
+"\n"
+"Exit status: 0 success, 1 data or runtime error, 2 usage error.\n"
+"\n"
+"Example:\n"
+"  promo-cat --head 5 --fields user,item,event events.mpz\n";
+
+enum fmt { F_CSV, F_TSV, F_JSONL, F_TABLE, F_MPZ };
+enum { O_FORMAT = CLI_FIRST_FREE, O_FIELDS, O_HEAD, O_COUNT, O_HEADER, O_NONAMES };
+
+struct cat {
+    enum fmt fmt;
+    char **fields;      /* --fields, or the first record's keys */
+    int nfields;
+    bool fields_given;
+    uint64_t head;      /* 0: all */
+    bool count, header, names;
+    FILE *out;
+    char *cell;         /* text of a nested value, reused */
+    size_t cellcap;
+    /* table: rows buffered to size the columns */
+    char **tab;         /* nrows x nfields cells */
+    size_t tabrows, tabcap;
+    int *width;
+};
+
+/* ---- one value as text ------------------------------------------------- */
+
+/* The value's text for a CSV/TSV/table cell; nested values as JSON. */
+static const char *cell_text(struct cat *c, const msgpack_object *o, size_t *n)
+{
+    static char num[NUM_BUF];
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL: *n = 0; return "";
+    case MSGPACK_OBJECT_BOOLEAN: *n = o->via.boolean ? 4 : 5;
+        return o->via.boolean ? "true" : "false";
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        *n = (size_t)snprintf(num, sizeof num, "%llu", (unsigned long long)o->via.u64);
+        return num;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        *n = (size_t)snprintf(num, sizeof num, "%lld", (long long)o->via.i64);
+        return num;
+    case MSGPACK_OBJECT_FLOAT32: *n = (size_t)num_fmt_f32(num, (float)o->via.f64); return num;
+    case MSGPACK_OBJECT_FLOAT64: *n = (size_t)num_fmt_f64(num, o->via.f64); return num;
+    case MSGPACK_OBJECT_STR: *n = o->via.str.size; return o->via.str.ptr;
+    default: {
+        FILE *mem = open_memstream(&c->cell, &c->cellcap);
+        if (!mem)
+            die_errno("open_memstream");
+        json_put_object(mem, o);
+        if (fclose(mem) != 0)
+            die_errno("open_memstream");
+        *n = c->cellcap;
+        return c->cell;
+    }
+    }
+}
+
+/* ---- columns ----------------------------------------------------------- */
+
+static void columns_from_record(struct cat *c, const msgpack_object *rec)
+{
+    c->nfields = (int)rec->via.map.size;
+    c->fields = xcalloc((size_t)c->nfields + 1, sizeof *c->fields);
+    for (int i = 0; i < c->nfields; i++) {
+        const msgpack_object *k = &rec->via.map.ptr[i].key;
+        if (k->type != MSGPACK_OBJECT_STR)
+            die("record 1: a field name is %s, not a string; use --format jsonl",
+                k->type == MSGPACK_OBJECT_NIL ? "nil" : "not text");
+        c->fields[i] = xstrndup(k->via.str.ptr, k->via.str.size);
+    }
+}
+
+/* Each field of the record in column order; dies on a field no column has. */
+static void record_cells(struct cat *c, rs *r, const msgpack_object **cells)
+{
+    const msgpack_object *rec = rs_rec(r);
+    for (int i = 0; i < c->nfields; i++)
+        cells[i] = mp_map_get(rec, c->fields[i]);
+    if (c->fields_given)
+        return;
+    for (uint32_t j = 0; j < rec->via.map.size; j++) {
+        const msgpack_object *k = &rec->via.map.ptr[j].key;
+        int i = 0;
+        while (i < c->nfields && !mp_str_eq(k, c->fields[i]))
+            i++;
+        if (i == c->nfields)
+            rs_die(r, "field \"%.*s\" is not among the columns (those of the first record); "
+                      "name them with --fields or use --format jsonl",
+                   k->type == MSGPACK_OBJECT_STR ? (int)k->via.str.size : 1,
+                   k->type == MSGPACK_OBJECT_STR ? k->via.str.ptr : "?");
+    }
+}
+
+/* ---- output formats ---------------------------------------------------- */
+
+static void put_delimited(struct cat *c, const msgpack_object **cells)
+{
+    for (int i = 0; i < c->nfields; i++) {
+        if (i)
+            putc(c->fmt == F_TSV ? '\t' : ',', c->out);
+        if (!cells[i])
+            continue;
+        size_t n;
+        const char *s = cell_text(c, cells[i], &n);
+        if (c->fmt == F_TSV)
+            tsv_put_field(c->out, s, n);
+        else
+            csv_put_field(c->out, s, n, ',');
+    }
+    putc('\n', c->out);
+}
+
+static void put_names(struct cat *c)
+{
+    for (int i = 0; i < c->nfields; i++) {
+        if (i)
+            putc(c->fmt == F_TSV ? '\t' : ',', c->out);
+        if (c->fmt == F_TSV)
+            tsv_put_field(c->out, c->fields[i], strlen(c->fields[i]));
+        else
+            csv_put_field(c->out, c->fields[i], strlen(c->fields[i]), ',');
+    }
+    putc('\n', c->out);
+}
+
+static void put_jsonl(struct cat *c, rs *r)
+{
+    const msgpack_object *rec = rs_rec(r);
+    if (!c->fields_given) {
+        json_put_object(c->out, rec);
+    } else {
+        putc('{', c->out);
+        int k = 0;
+        for (int i = 0; i < c->nfields; i++) {
+            const msgpack_object *v = mp_map_get(rec, c->fields[i]);
+            if (!v)
+                continue;
+            if (k++)
+                putc(',', c->out);
+            json_put_string(c->out, c->fields[i], strlen(c->fields[i]));
+            putc(':', c->out);
+            json_put_object(c->out, v);
+        }
+        putc('}', c->out);
+    }
+    putc('\n', c->out);
+}
+
+/* Table: the first TABLE_ROWS rows size the columns; later rows reuse them. */
+#define TABLE_ROWS 100
+#define TABLE_MAXW 40
+
+/* Display width of UTF-8 text: count the bytes that start a character. */
+static int text_width(const char *s)
+{
+    int w = 0;
+    for (; *s; s++)
+        w += ((unsigned char)*s & 0xc0) != 0x80;
+    return w;
+}
+
+static void table_line(struct cat *c, char **cells)
+{
+    for (int i = 0; i < c->nfields; i++) {
+        const char *s = cells[i];
+        int w = text_width(s), pad = c->width[i] - w;
+        if (w > c->width[i]) {
+            /* Cut at a character boundary and mark the cut. */
+            int chars = 0;
+            const char *p = s;
+            for (; *p && chars < c->width[i] - 1; p++)
+                chars += ((unsigned char)*p & 0xc0) != 0x80;
+            while (((unsigned char)*p & 0xc0) == 0x80)
+                p++;
+            fwrite(s, 1, (size_t)(p - s), c->out);
+            fputs("~", c->out);
+            pad = 0;
+        } else {
+            fputs(s, c->out);
+        }
+        if (i + 1 < c->nfields)
+            fprintf(c->out, "%*s  ", pad > 0 ? pad : 0, "");
+    }
+    putc('\n', c->out);
+}
+
+static void table_flush(struct cat *c)
+{
+    if (!c->width) {
+        c->width = xcalloc((size_t)c->nfields + 1, sizeof *c->width);
+        for (int i = 0; i < c->nfields; i++)
+            c->width[i] = text_width(c->fields[i]);
+        for (size_t r = 0; r < c->tabrows; r++)
+            for (int i = 0; i < c->nfields; i++) {
+                int w = text_width(c->tab[r * c->nfields + i]);
+                if (w > c->width[i])
+                    c->width[i] = w < TABLE_MAXW ? w : TABLE_MAXW;
+            }
+        if (c->names)
+            table_line(c, c->fields);
+    }
+    for (size_t r = 0; r < c->tabrows; r++) {
+        table_line(c, c->tab + r * c->nfields);
+        for (int i = 0; i < c->nfields; i++)
+            free(c->tab[r * c->nfields + i]);
+    }
+    c->tabrows = 0;
+}
+
+static void put_table(struct cat *c, const msgpack_object **cells)
+{
+    XGROW(c->tab, c->tabcap, (c->tabrows + 1) * c->nfields);
+    for (int i = 0; i < c->nfields; i++) {
+        size_t n = 0;
+        const char *s = cells[i] ? cell_text(c, cells[i], &n) : "";
+        char *t = xstrndup(s, n);
+        for (char *p = t; *p; p++)   /* one row per line on the screen */
+            if (*p == '\n' || *p == '\t' || *p == '\r')
+                *p = ' ';
+        c->tab[c->tabrows * c->nfields + i] = t;
+    }
+    c->tabrows++;
+    if (c->width || c->tabrows == TABLE_ROWS)
+        table_flush(c);
+}
+
+/* ---- the record loop --------------------------------------------------- */
+
+static void show_record(struct cat *c, rs *r, const msgpack_object **cells)
+{
+    if (c->fmt == F_JSONL) {
+        put_jsonl(c, r);
+        return;
+    }
+    record_cells(c, r, cells);
+    if (c->fmt == F_TABLE)
+        put_table(c, cells);
+    else
+        put_delimited(c, cells);
+}
+
+/* --format mpz: records pass through unchanged, or re-packed with --fields. */
+static void emit_record(struct cat *c, rs *r, ws *w)
+{
+    if (!c->fields_given) {
+        size_t n;
+        const char *raw = rs_raw(r, &n);
+        ws_raw(w, raw, n);
+        return;
+    }
+    const msgpack_object *rec = rs_rec(r);
+    const msgpack_object *v[c->nfields];
+    uint32_t k = 0;
+    for (int i = 0; i < c->nfields; i++)
+        k += (v[i] = mp_map_get(rec, c->fields[i])) != NULL;
+    msgpack_packer *pk = ws_pk(w);
+    msgpack_pack_map(pk, k);
+    for (int i = 0; i < c->nfields; i++)
+        if (v[i]) {
+            mp_pack_str(pk, c->fields[i]);
+            msgpack_pack_object(pk, *v[i]);
+        }
+    ws_end(w);
+}
+
+static enum fmt parse_format(const char *s)
+{
+    static const char *names[] = {"csv", "tsv", "jsonl", "table", "mpz"};
+    for (int i = 0; i < 5; i++)
+        if (strcmp(s, names[i]) == 0)
+            return (enum fmt)i;
+    die_usage("--format: expected csv, tsv, jsonl, table or mpz, got \"%s\"", s);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        CLI_COMMON_OPTIONS, CLI_LEVEL_OPTION,
+        {"format", required_argument, 0, O_FORMAT},
+        {"fields", required_argument, 0, O_FIELDS},
+        {"head", required_argument, 0, O_HEAD},
+        {"count", no_argument, 0, O_COUNT},
+        {"header", no_argument, 0, O_HEADER},
+        {"no-names", no_argument, 0, O_NONAMES},
+        {0, 0, 0, 0},
+    };
+    struct cli cli;
+    struct cat c = {.names = true};
+    bool fmt_given = false;
+    cli_init(&cli, argv[0]);
+    int opt;
+    while ((opt = getopt_long(argc, argv, ":o:q", longopts, NULL)) != -1) {
+        switch (opt) {
+        case O_FORMAT: c.fmt = parse_format(optarg); fmt_given = true; break;
+        case O_FIELDS:
+            c.fields = cli_list(optarg, &c.nfields);
+            c.fields_given = true;
+            for (int i = 0; i < c.nfields; i++)
+                if (!*c.fields[i])
+                    die_usage("--fields: empty field name in \"%s\"", optarg);
+            break;
+        case O_HEAD: c.head = (uint64_t)cli_int("--head", optarg, 1, INT64_MAX); break;
+        case O_COUNT: c.count = true; break;
+        case O_HEADER: c.header = true; break;
+        case O_NONAMES: c.names = false; break;
+        default:
+            if (!cli_common(&cli, opt, optarg, help, argv))
+                die_usage("unhandled option");
+        }
+    }
+    if (!fmt_given)
+        c.fmt = (!cli.out && isatty(STDOUT_FILENO)) ? F_TABLE : F_CSV;
+
+    rs *r = rs_open((const char *const *)argv + optind, argc - optind, NULL);
+    ws *w = NULL;
+    ofile *of = NULL;
+    if (c.fmt == F_MPZ && !c.count && !c.header) {
+        w = ws_open(cli.out, cli.level);
+        ws_header_raw(w, rs_header(r));
+    } else {
+        of = of_open(cli.out);
+        c.out = of_fp(of);
+    }
+
+    const msgpack_object **cells = NULL;
+    uint64_t n = 0;
+    if (c.header) {
+        json_put_object(c.out, rs_header(r));
+        putc('\n', c.out);
+    } else {
+        while ((!c.head || n < c.head) && rs_next(r)) {
+            n++;
+            if (c.count)
+                continue;
+            if (w) {
+                emit_record(&c, r, w);
+                continue;
+            }
+            if (!c.fields && c.fmt != F_JSONL) {
+                columns_from_record(&c, rs_rec(r));
+                if (c.names && c.fmt != F_TABLE)
+                    put_names(&c);
+            }
+            if (!cells)
+                cells = xcalloc((size_t)c.nfields + 1, sizeof *cells);
+            show_record(&c, r, cells);
+        }
+        if (c.count)
+            fprintf(c.out, "%llu\n", (unsigned long long)n);
+        if (c.fmt == F_TABLE && c.fields)
+            table_flush(&c);
+    }
+    if (w)
+        ws_close(w);
+    else
+        of_commit(of);
+
+    rs_free(r);
+    free(cells);
+    if (!c.fields_given)
+        for (int i = 0; i < c.nfields; i++)
+            free(c.fields[i]);
+    free(c.fields);
+    free(c.tab);
+    free(c.width);
+    free(c.cell);
+    return EXIT_OK;
+}
