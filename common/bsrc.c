@@ -24,6 +24,7 @@ struct bsrc {
     bool z_ready;
     z_stream z;
     uint64_t in_bytes;
+    bool failed;            /* err is set; reported at the next read */
     char err[160];
 };
 
@@ -107,7 +108,8 @@ static long read_gzip(bsrc *bs, unsigned char *out, size_t n)
                 return -1;
             if (bs->in_pos == bs->in_len) {
                 snprintf(bs->err, sizeof bs->err, "truncated gzip stream");
-                return -1;
+                bs->failed = true;
+                break;
             }
         }
         bs->z.next_in = bs->in + bs->in_pos;
@@ -123,16 +125,20 @@ static long read_gzip(bsrc *bs, unsigned char *out, size_t n)
         if (rc != Z_OK) {
             snprintf(bs->err, sizeof bs->err, "corrupt gzip stream: %s",
                      bs->z.msg ? bs->z.msg : "inflate failed");
-            return -1;
+            bs->failed = true;
+            break;   /* hand over what was decoded; fail at the next read */
         }
     }
-    return (long)(n - bs->z.avail_out);
+    size_t got = n - bs->z.avail_out;
+    return got || !bs->failed ? (long)got : -1;
 }
 
 long bs_read(bsrc *bs, void *buf, size_t n)
 {
     unsigned char *out = buf;
     size_t got = 0;
+    if (bs->failed)
+        return -1;
     if (n > (1u << 30))
         n = 1u << 30;
     while (got < n) {
@@ -159,9 +165,9 @@ long bs_read(bsrc *bs, void *buf, size_t n)
         }
         long r = read_gzip(bs, out + got, n - got);
         if (r < 0)
-            return -1;
+            return got ? (long)got : -1;
         got += (size_t)r;
-        if (got > 0 && bs->in_gzip)
+        if (bs->failed || (got > 0 && bs->in_gzip))
             break;
     }
     return (long)got;

@@ -31,6 +31,10 @@ void info(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
 /* Exit with status after running the cleanup hooks (removes temp files). */
 _Noreturn void diag_exit(int status);
+/* For fuzzing and tests in one process: when set, diag_exit jumps to *jb
+ * with the status (1 or 2) instead of exiting.  NULL restores exiting. */
+#include <setjmp.h>
+void diag_set_trap(jmp_buf *jb);
 /* Hooks run by die and by fatal signals, newest first; for temporary files. */
 void diag_on_exit(void (*fn)(void));
 

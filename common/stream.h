@@ -25,6 +25,10 @@ typedef struct rs rs;
  * for any, or a prefix ending in '/' ("model/") for a family.  Dies on a
  * missing or wrong header. */
 rs *rs_open(const char *const *paths, int npaths, const char *want_kind);
+/* rs_open in two steps, for a caller that traps die() (the fuzzer) and
+ * must free the reader afterwards: rs_new allocates, rs_start reads. */
+rs *rs_new(const char *const *paths, int npaths, const char *want_kind);
+void rs_start(rs *r);
 /* Advance to the next record.  false at the end of the last input. */
 bool rs_next(rs *r);
 /* The current record, unpacked on first use; valid until the next rs_next. */

@@ -17,6 +17,7 @@ struct rs {
     int npaths, cur;          /* index of the open input */
     bsrc *src;
     bool src_eof;
+    bool src_failed;          /* the source failed: report when we reach it */
     char *buf;                /* decompressed bytes; [pos, len) unread */
     size_t cap, pos, len;
     const char *raw;          /* the current record */
@@ -77,8 +78,12 @@ static void fill(rs *r, size_t want)
     XGROW(r->buf, r->cap, want);
     while (!r->src_eof && r->len < want) {
         long got = bs_read(r->src, r->buf + r->len, r->cap - r->len);
-        if (got < 0)
-            rs_die(r, "%s", bs_error(r->src));
+        if (got < 0) {
+            /* Records decoded before the failure are still delivered, so
+             * the message names the record where the good data ends. */
+            r->src_failed = r->src_eof = true;
+            break;
+        }
         if (got == 0)
             r->src_eof = true;
         r->len += (size_t)got;
@@ -92,8 +97,11 @@ static bool next_object(rs *r)
     for (;;) {
         if (r->pos == r->len) {
             fill(r, 1);
-            if (r->pos == r->len)
+            if (r->pos == r->len) {
+                if (r->src_failed)
+                    rs_die(r, "%s", bs_error(r->src));
                 return r->reading = false;
+            }
         }
         const char *why = NULL;
         size_t n = 0;
@@ -108,6 +116,8 @@ static bool next_object(rs *r)
         }
         if (s == MP_BAD)
             rs_die(r, "corrupt MessagePack: %s", why);
+        if (r->src_failed)
+            rs_die(r, "%s", bs_error(r->src));
         if (r->src_eof)
             rs_die(r, "truncated: the input ends inside a record");
         /* Double what we hold, so rescanning costs O(record size) overall. */
@@ -182,8 +192,10 @@ static bool kind_ok(const char *want, const char *kind)
 static void open_input(rs *r, int i)
 {
     r->cur = i;
+    bs_free(r->src);
+    r->src = NULL;
     r->src = bs_open(r->paths[i]);
-    r->src_eof = false;
+    r->src_eof = r->src_failed = false;
     r->pos = r->len = 0;
     r->recno = 0;
     r->hdr_done = false;
@@ -214,7 +226,7 @@ static void open_input(rs *r, int i)
     r->hdr_done = true;
 }
 
-rs *rs_open(const char *const *paths, int npaths, const char *want_kind)
+rs *rs_new(const char *const *paths, int npaths, const char *want_kind)
 {
     rs *r = xcalloc(1, sizeof *r);
     if (npaths == 0) {
@@ -226,7 +238,15 @@ rs *rs_open(const char *const *paths, int npaths, const char *want_kind)
     r->want = want_kind;
     msgpack_zone_init(&r->zone, 8192);
     msgpack_zone_init(&r->hzone, 8192);
-    open_input(r, 0);
+    return r;
+}
+
+void rs_start(rs *r) { open_input(r, 0); }
+
+rs *rs_open(const char *const *paths, int npaths, const char *want_kind)
+{
+    rs *r = rs_new(paths, npaths, want_kind);
+    rs_start(r);
     return r;
 }
 
@@ -236,7 +256,6 @@ bool rs_next(rs *r)
         if (!next_object(r)) {
             if (r->cur + 1 >= r->npaths)
                 return false;
-            bs_free(r->src);
             open_input(r, r->cur + 1);
             continue;
         }

@@ -10,6 +10,7 @@
 #include "json.h"
 #include "numfmt.h"
 #include "outfile.h"
+#include "rec.h"
 #include "stream.h"
 #include "xalloc.h"
 
@@ -25,6 +26,8 @@ static const char help[] =
 "  --count         print the number of records instead of the records\n"
 "  --header        print the stream header as one JSON line instead of the records\n"
 "  --no-names      CSV and TSV without the line of column names\n"
+"  --kind K        fail unless the stream is of kind K (a prefix when K ends in /)\n"
+"  --require A,B   fail on a record that lacks one of these fields\n"
 "  -o, --output F  write to F, atomically  [default: stdout]\n"
 "  --level N       gzip level of --format mpz output, 0 for none  [default: 1]\n"
 "  -q, --quiet     print nothing but errors\n"
@@ -40,7 +43,7 @@ static const char help[] =
 "  promo-cat --head 5 --fields user,item,event events.mpz\n";
 
 enum fmt { F_CSV, F_TSV, F_JSONL, F_TABLE, F_MPZ };
-enum { O_FORMAT = CLI_FIRST_FREE, O_FIELDS, O_HEAD, O_COUNT, O_HEADER, O_NONAMES };
+enum { O_FORMAT = CLI_FIRST_FREE, O_FIELDS, O_HEAD, O_COUNT, O_HEADER, O_NONAMES, O_KIND, O_REQUIRE };
 
 struct cat {
     enum fmt fmt;
@@ -317,11 +320,16 @@ int main(int argc, char **argv)
         {"count", no_argument, 0, O_COUNT},
         {"header", no_argument, 0, O_HEADER},
         {"no-names", no_argument, 0, O_NONAMES},
+        {"kind", required_argument, 0, O_KIND},
+        {"require", required_argument, 0, O_REQUIRE},
         {0, 0, 0, 0},
     };
     struct cli cli;
     struct cat c = {.names = true};
     bool fmt_given = false;
+    const char *kind = NULL;
+    char **require = NULL;
+    int nrequire = 0;
     cli_init(&cli, argv[0]);
     int opt;
     while ((opt = getopt_long(argc, argv, ":o:q", longopts, NULL)) != -1) {
@@ -338,6 +346,8 @@ int main(int argc, char **argv)
         case O_COUNT: c.count = true; break;
         case O_HEADER: c.header = true; break;
         case O_NONAMES: c.names = false; break;
+        case O_KIND: kind = optarg; break;
+        case O_REQUIRE: require = cli_list(optarg, &nrequire); break;
         default:
             if (!cli_common(&cli, opt, optarg, help, argv))
                 die_usage("unhandled option");
@@ -346,7 +356,7 @@ int main(int argc, char **argv)
     if (!fmt_given)
         c.fmt = (!cli.out && isatty(STDOUT_FILENO)) ? F_TABLE : F_CSV;
 
-    rs *r = rs_open((const char *const *)argv + optind, argc - optind, NULL);
+    rs *r = rs_open((const char *const *)argv + optind, argc - optind, kind);
     ws *w = NULL;
     ofile *of = NULL;
     if (c.fmt == F_MPZ && !c.count && !c.header) {
@@ -365,14 +375,18 @@ int main(int argc, char **argv)
     } else {
         while ((!c.head || n < c.head) && rs_next(r)) {
             n++;
+            for (int i = 0; i < nrequire; i++)
+                if (!rec_field(r, require[i]))
+                    rs_die(r, "field \"%s\": missing", require[i]);
             if (c.count)
                 continue;
             if (w) {
                 emit_record(&c, r, w);
                 continue;
             }
-            if (!c.fields && c.fmt != F_JSONL) {
-                columns_from_record(&c, rs_rec(r));
+            if (n == 1 && c.fmt != F_JSONL) {
+                if (!c.fields)
+                    columns_from_record(&c, rs_rec(r));
                 if (c.names && c.fmt != F_TABLE)
                     put_names(&c);
             }
@@ -392,6 +406,7 @@ int main(int argc, char **argv)
 
     rs_free(r);
     free(cells);
+    free(require);
     if (!c.fields_given)
         for (int i = 0; i < c.nfields; i++)
             free(c.fields[i]);

@@ -5,6 +5,7 @@ PATH="$PROMO_BIN:$PATH"
 export LC_ALL=C
 TESTS_DIR=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 BATS_LIB_PATH=${BATS_LIB_PATH:-/usr/lib/bats}
+bats_require_minimum_version 1.5.0
 bats_load_library bats-support
 bats_load_library bats-assert
 cd "$BATS_TEST_TMPDIR" || exit 1

@@ -1,0 +1,52 @@
+#!/usr/bin/env bats
+# The corpus of bad inputs in tests/bad: each gives its exact message,
+# exit status 1, no output file, and leaves an existing output untouched.
+
+load helpers
+
+# check_case FILE PROGRAM_AND_OPTIONS MESSAGE
+check_case() {
+  local file=$TESTS_DIR/bad/$1 args=$2 want=${3//FILE/$TESTS_DIR/bad/$1}
+  rm -rf o && mkdir o
+  # shellcheck disable=SC2086
+  run -1 --separate-stderr $args -o o/out.mpz "$file"
+  assert_equal "$stderr" "$want"
+  assert_output ""
+  [ -z "$(ls -A o)" ] || fail "$1: files left behind: $(ls -A o)"
+  # A previous good output survives the failed run.
+  echo previous > o/out.mpz
+  # shellcheck disable=SC2086
+  run -1 $args -o o/out.mpz "$file"
+  assert_equal "$(cat o/out.mpz)" previous
+  assert_equal "$(ls -A o)" out.mpz
+}
+
+@test "every bad input in tests/bad has its exact message, status 1, no output" {
+  local n=0
+  while IFS=$'\t' read -r file args msg; do
+    case "$file" in ''|'#'*) continue ;; esac
+    check_case "$file" "$args" "$msg"
+    n=$((n + 1))
+  done < "$TESTS_DIR/bad/EXPECTED"
+  [ "$n" -ge 20 ] || fail "only $n cases"
+}
+
+@test "every file in tests/bad is listed in EXPECTED" {
+  for f in "$TESTS_DIR"/bad/*.mpz "$TESTS_DIR"/bad/*.csv "$TESTS_DIR"/bad/*.jsonl; do
+    grep -q "^$(basename "$f")	" "$TESTS_DIR/bad/EXPECTED" || fail "$(basename "$f") has no expected message"
+  done
+}
+
+@test "hostile lengths fail without a large allocation (under a 300 MB limit)" {
+  for f in hostile-length hostile-array; do
+    run -1 --separate-stderr bash -c "ulimit -v 300000; promo-cat '$TESTS_DIR/bad/$f.mpz'"
+    assert_equal "$stderr" "promo-cat: $TESTS_DIR/bad/$f.mpz: record 1: truncated: the input ends inside a record"
+  done
+}
+
+@test "the bad inputs also fail the same way on stdin" {
+  run -1 --separate-stderr bash -c "promo-cat < '$TESTS_DIR/bad/truncated-gzip.mpz'"
+  assert_equal "$stderr" "promo-cat: stdin: record 3: truncated gzip stream"
+  run -1 --separate-stderr bash -c "promo-import --kind events < '$TESTS_DIR/bad/ragged.csv'"
+  assert_equal "$stderr" "promo-import: stdin: line 3: expected 3 fields, got 2"
+}
