@@ -9,7 +9,7 @@ MAKEFLAGS += --no-builtin-rules
 .SUFFIXES:
 
 CC       ?= cc
-PKGS     := zlib msgpack openblas
+PKGS     := zlib libdeflate msgpack openblas
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes -Wno-sign-compare
 CPPFLAGS += -Icommon -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -16,12 +16,13 @@ bool num_parse_i64(const char *s, size_t n, int64_t *out)
     }
     if (i == n || (s[i] == '0' && n - i > 1) || (neg && n == 2 && s[1] == '0'))
         return false;
+    /* 19 digits stay below 2^64: no overflow check inside the loop. */
+    if (n - i > 19)
+        return false;
     uint64_t v = 0;
-    for (; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
+    for (size_t j = i; j < n; j++) {
+        unsigned d = (unsigned)(s[j] - '0');
+        if (d > 9)
             return false;
         v = v * 10 + d;
     }
