@@ -1,0 +1,52 @@
+/* table: the fields a trainer needs, copied from a stream into one
+ * contiguous row-major array of doubles, so several passes over the data
+ * cost no parsing and little memory (8 bytes per value).
+ * Numeric fields hold their value; string fields are categorical and hold
+ * the level's index (levels numbered in order of first sight); missing
+ * values (absent or nil) are NaN.  A field named "vec[]" takes the numeric
+ * array in field "vec" and spreads it over columns vec[0], vec[1], ... */
+#ifndef PROMO_TABLE_H
+#define PROMO_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "stream.h"
+#include "strmap.h"
+
+enum tbl_type { TBL_UNSET, TBL_NUM, TBL_CAT };
+
+struct tbl_col {
+    char *name;
+    enum tbl_type type;   /* from the first non-missing value seen */
+    struct strmap levels; /* categorical levels */
+};
+
+struct tbl_field {        /* one requested field: a scalar or an array */
+    char *name;
+    bool array;
+    size_t first, width;  /* its columns */
+};
+
+struct tbl {
+    size_t nrows, ncols, caprows;
+    double *x;            /* nrows x ncols */
+    struct tbl_col *cols;
+    struct tbl_field *fields;
+    size_t nfields;
+};
+
+/* Columns for the named fields (each "name" or "name[]"). */
+void tbl_init(struct tbl *t, char *const *names, size_t n);
+void tbl_release(struct tbl *t);
+/* Copy the current record's fields in as a new row.  Dies (via rs_die) on
+ * a type that changes from the first record's, or an array of another
+ * length. */
+void tbl_add(struct tbl *t, rs *r);
+/* Read every record of r. */
+void tbl_load(struct tbl *t, rs *r);
+static inline double *tbl_row(const struct tbl *t, size_t i) { return t->x + i * t->ncols; }
+/* The column index of a name, or -1. */
+long tbl_col_index(const struct tbl *t, const char *name);
+
+#endif
