@@ -68,20 +68,27 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 # Install missing Debian packages (a no-op when all are present).
 deps:
 	$(Q)tools/install-deps build test
-.PHONY: deps-ok
+# Compiling needs the libraries' headers: say how to get them.
+.PHONY: deps-ok units
 deps-ok:
-	@pkg-config --exists $(PKGS) || tools/install-deps build
+	@pkg-config --exists $(PKGS) || { echo "missing libraries: run 'make deps' as root (or see tools/install-deps)" >&2; exit 1; }
+units: $(UNITS)
 
 # The README's main command: set up, build, run the demonstration pipeline.
-run: deps all
+# Packages are installed first and the build runs in a sub-make, so the
+# compiler flags from pkg-config are read after the install.
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory -f pipelines/demo.mk BIN=$(abspath $(BIN))
 
 # The README's test command: unit tests, then bats tests; last line "N passed, N failed".
-test: deps all $(UNITS)
+test: deps
+	$(Q)$(MAKE) --no-print-directory all units
 	$(Q)tests/run --bin $(abspath $(BIN)) --units $(abspath $(BUILD)/tests)
 
-bench: deps all
+bench: deps
 	$(Q)tools/install-deps bench
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/bench --bin $(abspath $(BIN))
 
 fuzz:

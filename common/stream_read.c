@@ -335,6 +335,8 @@ const char *stream_kind_producer(const char *kind)
     static const struct { const char *kind, *maker; } makers[] = {
         {"events", "promo-import, promo-synth or promo-clean"},
         {"world", "promo-synth world"},
+        {"truth", "promo-synth truth"},
+        {"dirt", "promo-synth events --dirt-log"},
         {"users", "promo-featurize --view users"},
         {"sequences", "promo-featurize --view sequences"},
         {"interactions", "promo-featurize --view interactions"},
