@@ -9,7 +9,7 @@ static uint64_t be(const unsigned char *p, int k)
     return v;
 }
 
-#define MAX_DEPTH 64
+#define MAX_DEPTH 32   /* msgpack-c unpacks at most 32 nested containers */
 
 enum mp_scan mp_scan(const unsigned char *p, size_t n, size_t *len, const char **why)
 {
@@ -92,7 +92,7 @@ enum mp_scan mp_scan(const unsigned char *p, size_t n, size_t *len, const char *
         }
         if (children) {
             if (depth == MAX_DEPTH)
-                return *why = "nesting deeper than 64 levels", MP_BAD;
+                return *why = "nesting deeper than 32 levels", MP_BAD;
             pending[++depth] = children;
         }
         if (i > MP_MAX_RECORD)

@@ -1,7 +1,6 @@
 /* libFuzzer target: the stream reader on arbitrary bytes.  Every input must
  * end in records or in a clean diagnostic (die traps back here), never in
  * a crash, a hang or a huge allocation. */
-#define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
