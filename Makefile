@@ -67,7 +67,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 
 # Install missing Debian packages (a no-op when all are present).
 deps:
-	$(Q)tools/install-deps build test
+	$(Q)tools/install-deps build test browser
 # Compiling needs the libraries' headers: say how to get them.
 .PHONY: deps-ok units
 deps-ok:
@@ -77,7 +77,8 @@ units: $(UNITS)
 # The README's main command: set up, build, run the demonstration pipeline.
 # Packages are installed first and the build runs in a sub-make, so the
 # compiler flags from pkg-config are read after the install.
-run: deps
+run:
+	$(Q)tools/install-deps build
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory -f pipelines/demo.mk BIN=$(abspath $(BIN))
 

@@ -197,8 +197,14 @@ static int text_width(const char *s)
     return w;
 }
 
+/* One table row; built in memory so the trailing padding can be cut. */
 static void table_line(struct cat *c, char **cells)
 {
+    char *line = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&line, &len);
+    if (!mem)
+        die_errno("open_memstream");
     for (int i = 0; i < c->nfields; i++) {
         const char *s = cells[i];
         int w = text_width(s), pad = c->width[i] - w;
@@ -210,16 +216,22 @@ static void table_line(struct cat *c, char **cells)
                 chars += ((unsigned char)*p & 0xc0) != 0x80;
             while (((unsigned char)*p & 0xc0) == 0x80)
                 p++;
-            fwrite(s, 1, (size_t)(p - s), c->out);
-            fputs("~", c->out);
+            fwrite(s, 1, (size_t)(p - s), mem);
+            fputs("~", mem);
             pad = 0;
         } else {
-            fputs(s, c->out);
+            fputs(s, mem);
         }
         if (i + 1 < c->nfields)
-            fprintf(c->out, "%*s  ", pad > 0 ? pad : 0, "");
+            fprintf(mem, "%*s  ", pad > 0 ? pad : 0, "");
     }
+    if (fclose(mem) != 0)
+        die_errno("open_memstream");
+    while (len > 0 && line[len - 1] == ' ')
+        len--;
+    fwrite(line, 1, len, c->out);
     putc('\n', c->out);
+    free(line);
 }
 
 static void table_flush(struct cat *c)
