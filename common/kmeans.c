@@ -1,0 +1,1360 @@
+#include "kmeans.h"
+
+#include <float.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "linalg.h"
+#include "rec.h"
+#include "rng.h"
+#include "xalloc.h"
+
+const char *const km_scaling_names[] = {"standard", "robust", "none"};
+
+/* ---- the model struct --------------------------------------------------- */
+
+/* The parameter block: every size computed here, nowhere else. */
+static void carve(struct km_model *m)
+{
+    size_t k = (size_t)m->k, d = (size_t)m->d;
+    size_t ndouble = 2 * d      /* center, scale */
+                   + 2 * k * d  /* cent, cent_orig */
+                   + k;         /* cnorm */
+    /* size is uint64_t, as wide as a double, so it follows the doubles */
+    m->params = xcalloc(ndouble + k, sizeof(double));
+    double *p = m->params;
+    m->center = p;    p += d;
+    m->scale = p;     p += d;
+    m->cent = p;      p += k * d;
+    m->cent_orig = p; p += k * d;
+    m->cnorm = p;     p += k;
+    m->size = (uint64_t *)p;
+    for (size_t j = 0; j < d; j++)
+        m->scale[j] = 1;
+}
+
+void km_init(struct km_model *m, int k, char *const *fields, const int *widths, int nfields,
+             char *const *features, int d)
+{
+    CHECK(k >= 1 && d >= 1 && nfields >= 1);
+    memset(m, 0, sizeof *m);
+    m->k = k;
+    m->d = d;
+    m->nfields = nfields;
+    m->silhouette = NAN;
+    /* names: pointers, widths, then the text, in one allocation */
+    size_t text = 0;
+    for (int i = 0; i < nfields; i++)
+        text += strlen(fields[i]) + 1;
+    for (int j = 0; j < d; j++)
+        text += strlen(features[j]) + 1;
+    size_t ptrs = (size_t)(nfields + d) * sizeof(char *);
+    size_t ints = (size_t)nfields * sizeof(int);
+    char *block = xmalloc(ptrs + ints + text);
+    m->fields = (char **)block;
+    m->features = m->fields + nfields;
+    m->field_width = (int *)(block + ptrs);
+    char *t = block + ptrs + ints;
+    for (int i = 0; i < nfields; i++) {
+        m->field_width[i] = widths[i];
+        m->fields[i] = strcpy(t, fields[i]);
+        t += strlen(t) + 1;
+    }
+    for (int j = 0; j < d; j++) {
+        m->features[j] = strcpy(t, features[j]);
+        t += strlen(t) + 1;
+    }
+    carve(m);
+}
+
+void km_release(struct km_model *m)
+{
+    free(m->fields);
+    free(m->params);
+    free(m->table);
+    memset(m, 0, sizeof *m);
+}
+
+void km_resize(struct km_model *m, int k)
+{
+    CHECK(k >= 1);
+    size_t d = (size_t)m->d;
+    double *old = m->params, *center = m->center, *scale = m->scale;
+    m->k = k;
+    carve(m);
+    memcpy(m->center, center, d * sizeof *center);
+    memcpy(m->scale, scale, d * sizeof *scale);
+    free(old);
+}
+
+/* ---- threads ---------------------------------------------------------------- */
+
+/* Work is cut into tasks whose boundaries depend only on the sizes (rows,
+ * k, d), never on the number of threads; each task writes its own slots,
+ * and partial sums are added in task order.  So any number of threads
+ * gives the same bits. */
+static int nthreads = 1;
+
+void km_set_threads(int n) { nthreads = n < 1 ? 1 : n > KM_MAX_THREADS ? KM_MAX_THREADS : n; }
+int km_threads(void) { return nthreads; }
+
+typedef void task_fn(void *arg, size_t task, int worker);
+
+struct par {
+    task_fn *fn;
+    void *arg;
+    size_t ntasks;
+    atomic_size_t next;
+};
+
+struct par_worker {
+    struct par *q;
+    int id;
+};
+
+static void par_run(struct par *q, int id)
+{
+    for (;;) {
+        size_t t = atomic_fetch_add(&q->next, 1);
+        if (t >= q->ntasks)
+            return;
+        q->fn(q->arg, t, id);
+    }
+}
+
+static void *par_main(void *arg)
+{
+    struct par_worker *w = arg;
+    par_run(w->q, w->id);
+    return NULL;
+}
+
+/* fn(arg, t, worker) for every t in [0, ntasks); worker (below nthreads)
+ * names the scratch space the task may use. */
+static void par_for(size_t ntasks, task_fn *fn, void *arg)
+{
+    struct par q = {.fn = fn, .arg = arg, .ntasks = ntasks};
+    atomic_init(&q.next, 0);
+    int nt = (size_t)nthreads < ntasks ? nthreads : (int)ntasks;
+    pthread_t th[KM_MAX_THREADS];
+    struct par_worker w[KM_MAX_THREADS];
+    int started = 1;
+    for (; started < nt; started++) {
+        w[started] = (struct par_worker){.q = &q, .id = started};
+        if (pthread_create(&th[started], NULL, par_main, &w[started]) != 0)
+            break;   /* fewer threads: the rest runs here */
+    }
+    par_run(&q, 0);
+    for (int i = 1; i < started; i++)
+        pthread_join(th[i], NULL);
+}
+
+/* Rows per task for a product of rows x d by d x cols: small enough that
+ * OpenBLAS computes it on one thread (its threshold is 2^18 multiply-adds),
+ * so our threads never queue for BLAS's. */
+static size_t block_rows(int cols, int d)
+{
+    size_t nb = ((size_t)1 << 18) / ((size_t)cols * d);
+    return nb < 64 ? 64 : nb > KM_BLOCK ? KM_BLOCK : nb;
+}
+
+static size_t ntasks_of(size_t n, size_t nb) { return (n + nb - 1) / nb; }
+
+/* Features [j0, j1) of slice t of nslices. */
+static void slice_of(size_t t, int nslices, int d, int *j0, int *j1)
+{
+    *j0 = (int)(t * d / nslices);
+    *j1 = (int)((t + 1) * d / nslices);
+}
+
+/* ---- scaling ------------------------------------------------------------ */
+
+void km_moments_init(struct km_moments *s, int d)
+{
+    s->d = d;
+    s->count = 0;
+    s->mean = xcalloc(2 * (size_t)d, sizeof(double));
+    s->m2 = s->mean + d;
+}
+
+void km_moments_release(struct km_moments *s)
+{
+    free(s->mean);
+    memset(s, 0, sizeof *s);
+}
+
+void km_moments_add(struct km_moments *s, const double *x)
+{
+    s->count += 1;
+    double inv = 1 / s->count;
+    for (int j = 0; j < s->d; j++) {
+        double delta = x[j] - s->mean[j];
+        s->mean[j] += delta * inv;
+        s->m2[j] += delta * (x[j] - s->mean[j]);
+    }
+}
+
+void km_moments_merge(struct km_moments *a, const struct km_moments *b)
+{
+    if (b->count == 0)
+        return;
+    double n = a->count + b->count;
+    for (int j = 0; j < a->d; j++) {
+        double delta = b->mean[j] - a->mean[j];
+        a->mean[j] += delta * (b->count / n);
+        a->m2[j] += b->m2[j] + delta * delta * (a->count * b->count / n);
+    }
+    a->count = n;
+}
+
+/* Column means and population variances of x[n][d], two passes per
+ * feature slice, rows in order. */
+struct colstat_job {
+    const double *x;
+    size_t n;
+    int d, nslices;
+    double *mean, *var;
+};
+
+static void colstat_task(void *arg, size_t t, int worker)
+{
+    (void)worker;
+    struct colstat_job *jb = arg;
+    int j0, j1, d = jb->d;
+    slice_of(t, jb->nslices, d, &j0, &j1);
+    for (int j = j0; j < j1; j++)
+        jb->mean[j] = jb->var[j] = 0;
+    for (size_t i = 0; i < jb->n; i++)
+        for (int j = j0; j < j1; j++)
+            jb->mean[j] += jb->x[i * d + j];
+    for (int j = j0; j < j1; j++)
+        jb->mean[j] /= (double)jb->n;
+    for (size_t i = 0; i < jb->n; i++)
+        for (int j = j0; j < j1; j++) {
+            double t2 = jb->x[i * d + j] - jb->mean[j];
+            jb->var[j] += t2 * t2;
+        }
+    for (int j = j0; j < j1; j++)
+        jb->var[j] /= (double)jb->n;
+}
+
+static void column_stats(double *mean, double *var, const double *x, size_t n, int d)
+{
+    struct colstat_job jb = {.x = x, .n = n, .d = d, .mean = mean, .var = var};
+    jb.nslices = d < nthreads ? d : nthreads;   /* any slicing gives the same bits */
+    par_for((size_t)jb.nslices, colstat_task, &jb);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The q-quantile of sorted v[n], interpolated linearly (numpy's default). */
+static double quantile(const double *v, size_t n, double q)
+{
+    double pos = q * (double)(n - 1);
+    size_t lo = (size_t)pos;
+    if (lo + 1 >= n)
+        return v[n - 1];
+    return v[lo] + (v[lo + 1] - v[lo]) * (pos - (double)lo);
+}
+
+void km_scaling_fit(struct km_model *m, enum km_scaling how, const double *x, size_t n)
+{
+    int d = m->d;
+    m->scaling = how;
+    for (int j = 0; j < d; j++) {
+        m->center[j] = 0;
+        m->scale[j] = 1;
+    }
+    if (how == KM_NONE || n == 0)
+        return;
+    if (how == KM_STANDARD) {
+        column_stats(m->center, m->scale, x, n, d);   /* scale gets the variance */
+        for (int j = 0; j < d; j++) {
+            double sd = sqrt(m->scale[j]);
+            m->scale[j] = sd > 0 ? sd : 1;
+        }
+        return;
+    }
+    /* robust: each column copied and sorted */
+    double *col = xreallocarray(NULL, n, sizeof *col);
+    for (int j = 0; j < d; j++) {
+        for (size_t i = 0; i < n; i++)
+            col[i] = x[i * d + j];
+        qsort(col, n, sizeof *col, cmp_double);
+        double iqr = quantile(col, n, 0.75) - quantile(col, n, 0.25);
+        m->center[j] = quantile(col, n, 0.5);
+        m->scale[j] = iqr > 0 ? iqr : 1;
+    }
+    free(col);
+}
+
+struct scale_job {
+    const struct km_model *m;
+    double *x;
+    size_t n;
+};
+
+static void scale_task(void *arg, size_t t, int worker)
+{
+    (void)worker;
+    struct scale_job *jb = arg;
+    int d = jb->m->d;
+    size_t i0 = t * KM_BLOCK, i1 = i0 + KM_BLOCK < jb->n ? i0 + KM_BLOCK : jb->n;
+    for (size_t i = i0; i < i1; i++)
+        for (int j = 0; j < d; j++)
+            jb->x[i * d + j] = (jb->x[i * d + j] - jb->m->center[j]) / jb->m->scale[j];
+}
+
+void km_scale_rows(const struct km_model *m, double *x, size_t n)
+{
+    if (m->scaling == KM_NONE)
+        return;   /* (x - 0) / 1 is x, bit for bit */
+    struct scale_job jb = {.m = m, .x = x, .n = n};
+    if (n <= KM_BLOCK)
+        scale_task(&jb, 0, 0);
+    else
+        par_for(ntasks_of(n, KM_BLOCK), scale_task, &jb);
+}
+
+static double sqnorm(const double *x, int d)
+{
+    double s = 0;
+    for (int j = 0; j < d; j++)
+        s += x[j] * x[j];
+    return s;
+}
+
+void km_finish_centroids(struct km_model *m)
+{
+    int d = m->d;
+    for (int c = 0; c < m->k; c++) {
+        const double *src = m->cent + (size_t)c * d;
+        double *dst = m->cent_orig + (size_t)c * d;
+        for (int j = 0; j < d; j++)
+            dst[j] = m->center[j] + m->scale[j] * src[j];
+        m->cnorm[c] = sqnorm(src, d);
+    }
+}
+
+/* ---- distances and assignment -------------------------------------------- */
+
+double km_dist2(const double *a, const double *b, int d)
+{
+    double s = 0;
+    for (int j = 0; j < d; j++) {
+        double t = a[j] - b[j];
+        s += t * t;
+    }
+    return s;
+}
+
+int km_nearest(const double *x, int d, const double *cent, int k, double *dist)
+{
+    int best = 0;
+    double bd = km_dist2(x, cent, d);
+    for (int c = 1; c < k; c++) {
+        double v = km_dist2(x, cent + (size_t)c * d, d);
+        if (v < bd) {
+            bd = v;
+            best = c;
+        }
+    }
+    *dist = bd;
+    return best;
+}
+
+/* Rounding of the expansion ||x||^2 - 2 x.c + ||c||^2 is below a few
+ * (d + 2) * eps * (||x||^2 + ||c||^2); twice that, with margin, is the
+ * window inside which two centroids are compared exactly. */
+static double tie_window(int d, double xx, double cmax)
+{
+    return 8.0 * (d + 4) * DBL_EPSILON * (xx + cmax);
+}
+
+/* One block of rows: g[nb][k] holds x.c from dgemm. */
+static double assign_block(int *label, double *dist, const double *x, const double *xnorm,
+                           size_t nb, int d, const double *cent, const double *cnorm, int k,
+                           double cmax, const double *g)
+{
+    double sum = 0;
+    for (size_t i = 0; i < nb; i++) {
+        const double *xi = x + i * d, *gi = g + i * k;
+        double xx = xnorm ? xnorm[i] : sqnorm(xi, d);
+        int best = 0;
+        double b1 = cnorm[0] - 2 * gi[0], b2 = INFINITY;
+        for (int c = 1; c < k; c++) {
+            double v = cnorm[c] - 2 * gi[c];
+            if (v < b1) {
+                b2 = b1;
+                b1 = v;
+                best = c;
+            } else if (v < b2) {
+                b2 = v;
+            }
+        }
+        double e;
+        double w = tie_window(d, xx, cmax);
+        if (b2 - b1 <= w) {
+            /* a near tie: exact differences decide, lowest number first */
+            e = INFINITY;
+            for (int c = 0; c < k; c++) {
+                if (cnorm[c] - 2 * gi[c] > b1 + w)
+                    continue;
+                double v = km_dist2(xi, cent + (size_t)c * d, d);
+                if (v < e) {
+                    e = v;
+                    best = c;
+                }
+            }
+        } else {
+            e = km_dist2(xi, cent + (size_t)best * d, d);
+        }
+        label[i] = best;
+        dist[i] = e;
+        sum += e;
+    }
+    return sum;
+}
+
+struct assign_job {
+    int *label;
+    double *dist;
+    const double *x, *xnorm, *cent, *cnorm;
+    size_t n, nb;
+    int d, k;
+    double cmax;
+    double *g;                /* [nthreads][nb][k] */
+    double *part;             /* [ntasks] */
+};
+
+static void assign_task(void *arg, size_t t, int worker)
+{
+    struct assign_job *jb = arg;
+    size_t i0 = t * jb->nb, nb = jb->n - i0 < jb->nb ? jb->n - i0 : jb->nb;
+    int d = jb->d, k = jb->k;
+    double *g = jb->g + (size_t)worker * jb->nb * k;
+    la_dgemm(g, jb->x + i0 * d, jb->cent, (int)nb, k, d, false, true, 1.0, 0.0);
+    jb->part[t] = assign_block(jb->label + i0, jb->dist + i0, jb->x + i0 * d,
+                               jb->xnorm ? jb->xnorm + i0 : NULL, nb, d, jb->cent, jb->cnorm, k,
+                               jb->cmax, g);
+}
+
+double km_assign(int *label, double *dist, const double *x, const double *xnorm, size_t n,
+                 int d, const double *cent, const double *cnorm, int k)
+{
+    if (n == 0)
+        return 0;
+    struct assign_job jb = {.label = label, .dist = dist, .x = x, .xnorm = xnorm, .cent = cent,
+                            .cnorm = cnorm, .n = n, .nb = block_rows(k, d), .d = d, .k = k};
+    for (int c = 0; c < k; c++)
+        jb.cmax = fmax(jb.cmax, cnorm[c]);
+    size_t ntasks = ntasks_of(n, jb.nb);
+    jb.g = xreallocarray(NULL, (size_t)nthreads * jb.nb * k, sizeof *jb.g);
+    jb.part = xreallocarray(NULL, ntasks, sizeof *jb.part);
+    par_for(ntasks, assign_task, &jb);
+    double sum = 0;
+    for (size_t t = 0; t < ntasks; t++)
+        sum += jb.part[t];
+    free(jb.g);
+    free(jb.part);
+    return sum;
+}
+
+/* ---- k-means++ ------------------------------------------------------------ */
+
+/* Distances of every row to ncand candidate centroids, each capped by the
+ * row's closest distance so far: out[n][ncand], with per-task sums. */
+struct cand_job {
+    const double *x, *xnorm, *cand, *cnorm, *closest;
+    size_t n, nb;
+    int d, ncand;
+    double *out;              /* [n][ncand] */
+    double *g;                /* [nthreads][nb][ncand] */
+    double *part;             /* [ntasks][ncand] */
+};
+
+static void cand_task(void *arg, size_t t, int worker)
+{
+    struct cand_job *jb = arg;
+    size_t i0 = t * jb->nb, nb = jb->n - i0 < jb->nb ? jb->n - i0 : jb->nb;
+    int d = jb->d, nc = jb->ncand;
+    double *g = jb->g + (size_t)worker * jb->nb * nc, *part = jb->part + t * nc;
+    la_dgemm(g, jb->x + i0 * d, jb->cand, (int)nb, nc, d, false, true, 1.0, 0.0);
+    for (int c = 0; c < nc; c++)
+        part[c] = 0;
+    for (size_t i = 0; i < nb; i++) {
+        double xx = jb->xnorm[i0 + i], cl = jb->closest ? jb->closest[i0 + i] : INFINITY;
+        double *out = jb->out + (i0 + i) * nc;
+        for (int c = 0; c < nc; c++) {
+            double v = xx - 2 * g[i * nc + c] + jb->cnorm[c];
+            v = v > 0 ? v : 0;   /* the expansion can round below zero */
+            out[c] = v < cl ? v : cl;
+            part[c] += out[c];
+        }
+    }
+}
+
+/* pot[c]: the sum over rows of out[.][c], task partials added in order. */
+static void cand_distances(struct cand_job *jb, double *pot)
+{
+    size_t ntasks = ntasks_of(jb->n, jb->nb);
+    jb->part = xreallocarray(NULL, ntasks * jb->ncand, sizeof *jb->part);
+    par_for(ntasks, cand_task, jb);
+    for (int c = 0; c < jb->ncand; c++) {
+        pot[c] = 0;
+        for (size_t t = 0; t < ntasks; t++)
+            pot[c] += jb->part[t * jb->ncand + c];
+    }
+    free(jb->part);
+}
+
+/* Greedy k-means++ (Arthur and Vassilvitskii; the greedy variant as in
+ * scikit-learn): each new centroid is the best of 2 + ln k candidates drawn
+ * with probability proportional to the squared distance to the nearest
+ * centroid so far, best meaning the lowest total of those distances after
+ * adding it. */
+void km_seed_plusplus(double *cent, const double *x, const double *xnorm, size_t n, int d,
+                      int k, uint64_t seed)
+{
+    struct rng r;
+    rng_init(&r, seed);
+    int trials = 2 + (int)log((double)k);
+    double *closest = xreallocarray(NULL, n, sizeof *closest);
+    double *cand_d = xreallocarray(NULL, n * (size_t)trials, sizeof *cand_d);
+    double *cand = xreallocarray(NULL, (size_t)trials * d, sizeof *cand);
+    double cnorm[trials], rv[trials], pot[trials];
+    size_t idx[trials];
+    int order[trials];
+
+    size_t first = rng_below(&r, n);
+    memcpy(cent, x + first * d, (size_t)d * sizeof *cent);
+    double c0 = xnorm[first], total;
+    struct cand_job jb = {.x = x, .xnorm = xnorm, .cand = cent, .cnorm = &c0, .n = n,
+                          .nb = block_rows(trials, d), .d = d, .ncand = 1, .out = closest};
+    jb.g = xreallocarray(NULL, (size_t)nthreads * jb.nb * trials, sizeof *jb.g);
+    cand_distances(&jb, &total);
+
+    for (int c = 1; c < k; c++) {
+        /* candidates: the rows where the running sum of closest first
+         * reaches each uniform draw times the total (one scan, draws in
+         * increasing order) */
+        for (int t = 0; t < trials; t++) {
+            rv[t] = rng_uniform(&r) * total;
+            idx[t] = n - 1;
+            order[t] = t;
+        }
+        for (int a = 1; a < trials; a++)
+            for (int b = a; b > 0 && rv[order[b]] < rv[order[b - 1]]; b--) {
+                int tmp = order[b];
+                order[b] = order[b - 1];
+                order[b - 1] = tmp;
+            }
+        double run = 0;
+        int next = 0;
+        for (size_t i = 0; i < n && next < trials; i++) {
+            run += closest[i];
+            while (next < trials && run >= rv[order[next]])
+                idx[order[next++]] = i;
+        }
+        for (int t = 0; t < trials; t++) {
+            memcpy(cand + (size_t)t * d, x + idx[t] * d, (size_t)d * sizeof *cand);
+            cnorm[t] = xnorm[idx[t]];
+        }
+        jb.cand = cand;
+        jb.cnorm = cnorm;
+        jb.ncand = trials;
+        jb.closest = closest;
+        jb.out = cand_d;
+        cand_distances(&jb, pot);
+        int best = 0;
+        for (int t = 1; t < trials; t++)
+            if (pot[t] < pot[best])
+                best = t;
+        total = pot[best];
+        for (size_t i = 0; i < n; i++)
+            closest[i] = cand_d[i * trials + best];
+        memcpy(cent + (size_t)c * d, cand + (size_t)best * d, (size_t)d * sizeof *cent);
+    }
+    free(closest);
+    free(cand_d);
+    free(cand);
+    free(jb.g);
+}
+
+/* ---- Lloyd ---------------------------------------------------------------- */
+
+/* Row norms, and per block the sums of x - x[0] and of its squares (the
+ * shift by the first row keeps the variance accurate when the mean is far
+ * from zero): one pass. */
+struct norm_job {
+    const double *x;
+    double *xnorm;
+    size_t n;
+    int d;
+    double *part;             /* [ntasks][2][d] */
+};
+
+static void norm_task(void *arg, size_t t, int worker)
+{
+    (void)worker;
+    struct norm_job *jb = arg;
+    int d = jb->d;
+    size_t i0 = t * KM_BLOCK, i1 = i0 + KM_BLOCK < jb->n ? i0 + KM_BLOCK : jb->n;
+    double *s1 = jb->part + t * 2 * d, *s2 = s1 + d;
+    for (int j = 0; j < d; j++)
+        s1[j] = s2[j] = 0;
+    for (size_t i = i0; i < i1; i++) {
+        const double *xi = jb->x + i * d;
+        jb->xnorm[i] = sqnorm(xi, d);
+        for (int j = 0; j < d; j++) {
+            double v = xi[j] - jb->x[j];
+            s1[j] += v;
+            s2[j] += v * v;
+        }
+    }
+}
+
+void km_data_init(struct km_data *dt, const double *x, size_t n, int d)
+{
+    dt->x = x;
+    dt->n = n;
+    dt->d = d;
+    dt->xnorm = xreallocarray(NULL, n ? n : 1, sizeof *dt->xnorm);
+    dt->label = xreallocarray(NULL, n ? n : 1, sizeof *dt->label);
+    dt->dist = xreallocarray(NULL, n ? n : 1, sizeof *dt->dist);
+    dt->mean_var = 0;
+    if (n == 0)
+        return;
+    size_t ntasks = ntasks_of(n, KM_BLOCK);
+    struct norm_job nj = {.x = x, .xnorm = dt->xnorm, .n = n, .d = d};
+    nj.part = xreallocarray(NULL, ntasks * 2 * (size_t)d, sizeof *nj.part);
+    par_for(ntasks, norm_task, &nj);
+    double v = 0;
+    for (int j = 0; j < d; j++) {
+        double s1 = 0, s2 = 0;
+        for (size_t t = 0; t < ntasks; t++) {
+            s1 += nj.part[t * 2 * d + j];
+            s2 += nj.part[t * 2 * d + d + j];
+        }
+        double mean = s1 / (double)n, var = s2 / (double)n - mean * mean;
+        v += var > 0 ? var : 0;
+    }
+    dt->mean_var = v / d;
+    free(nj.part);
+}
+
+void km_data_release(struct km_data *dt)
+{
+    free(dt->xnorm);
+    free(dt->label);
+    free(dt->dist);
+    memset(dt, 0, sizeof *dt);
+}
+
+/* Give each empty cluster the row farthest from its centroid (ties: the
+ * first row), taken from a cluster that keeps at least one row. */
+static void reseed_empty(double *sums, double *counts, int *label, double *dist,
+                         const double *x, size_t n, int d, int k)
+{
+    for (int c = 0; c < k; c++) {
+        if (counts[c] > 0)
+            continue;
+        size_t far = n;
+        for (size_t i = 0; i < n; i++)
+            if (counts[label[i]] > 1 && (far == n || dist[i] > dist[far]))
+                far = i;
+        if (far == n)
+            return;   /* fewer distinct rows than clusters */
+        int old = label[far];
+        const double *xi = x + far * d;
+        for (int j = 0; j < d; j++) {
+            sums[(size_t)old * d + j] -= xi[j];
+            sums[(size_t)c * d + j] = xi[j];
+        }
+        counts[old] -= 1;
+        counts[c] = 1;
+        label[far] = c;
+        dist[far] = 0;
+    }
+}
+
+/* Per-cluster sums of rows, one slice of features per task, rows in order
+ * (so each sum is the same whatever the slicing). */
+struct sums_job {
+    const double *x;
+    const int *label;
+    size_t n;
+    int d, nslices;
+    double *sums;             /* [k][d], zeroed */
+};
+
+static void sums_task(void *arg, size_t t, int worker)
+{
+    (void)worker;
+    struct sums_job *jb = arg;
+    int j0, j1, d = jb->d;
+    slice_of(t, jb->nslices, d, &j0, &j1);
+    for (size_t i = 0; i < jb->n; i++) {
+        const double *xi = jb->x + i * d;
+        double *s = jb->sums + (size_t)jb->label[i] * d;
+        for (int j = j0; j < j1; j++)
+            s[j] += xi[j];
+    }
+}
+
+static void cluster_sums(double *sums, double *counts, const double *x, const int *label,
+                         size_t n, int d, int k)
+{
+    memset(sums, 0, (size_t)k * d * sizeof *sums);
+    memset(counts, 0, (size_t)k * sizeof *counts);
+    struct sums_job jb = {.x = x, .label = label, .n = n, .d = d, .sums = sums};
+    jb.nslices = d < nthreads ? d : nthreads;
+    par_for((size_t)jb.nslices, sums_task, &jb);
+    for (size_t i = 0; i < n; i++)
+        counts[label[i]] += 1;
+}
+
+/* Lloyd iterations from the centroids in cent[k][d] until the labels stop
+ * changing, the centroids move less than tol_abs (squared, summed), or
+ * max_iter updates.  On return label, dist and the returned inertia belong
+ * to the final cent. */
+static double lloyd(double *cent, int k, struct km_data *dt, int max_iter, double tol_abs,
+                    int *iters)
+{
+    size_t n = dt->n;
+    int d = dt->d;
+    double *sums = xcalloc((size_t)k * d + 2 * (size_t)k, sizeof *sums);
+    double *counts = sums + (size_t)k * d, *cnorm = counts + k;
+    int *prev = xreallocarray(NULL, n, sizeof *prev);
+    for (int c = 0; c < k; c++)
+        cnorm[c] = sqnorm(cent + (size_t)c * d, d);
+    double inertia = km_assign(dt->label, dt->dist, dt->x, dt->xnorm, n, d, cent, cnorm, k);
+    int it = 0;
+    while (it < max_iter) {
+        cluster_sums(sums, counts, dt->x, dt->label, n, d, k);
+        reseed_empty(sums, counts, dt->label, dt->dist, dt->x, n, d, k);
+        double shift = 0;
+        for (int c = 0; c < k; c++) {
+            if (counts[c] == 0)
+                continue;
+            double *cc = cent + (size_t)c * d;
+            for (int j = 0; j < d; j++) {
+                double v = sums[(size_t)c * d + j] / counts[c];
+                shift += (v - cc[j]) * (v - cc[j]);
+                cc[j] = v;
+            }
+            cnorm[c] = sqnorm(cc, d);
+        }
+        it++;
+        memcpy(prev, dt->label, n * sizeof *prev);
+        inertia = km_assign(dt->label, dt->dist, dt->x, dt->xnorm, n, d, cent, cnorm, k);
+        if (memcmp(prev, dt->label, n * sizeof *prev) == 0 || shift <= tol_abs)
+            break;
+    }
+    free(prev);
+    free(sums);
+    *iters = it;
+    return inertia;
+}
+
+/* Cluster a comes before b: larger, or as large with smaller coordinates. */
+static bool before(const struct km_model *m, int a, int b)
+{
+    if (m->size[a] != m->size[b])
+        return m->size[a] > m->size[b];
+    const double *ca = m->cent + (size_t)a * m->d, *cb = m->cent + (size_t)b * m->d;
+    for (int j = 0; j < m->d; j++)
+        if (ca[j] != cb[j])
+            return ca[j] < cb[j];
+    return false;
+}
+
+void km_renumber(struct km_model *m, int *label, size_t n, int *order_out)
+{
+    int k = m->k, d = m->d;
+    int order[k], inv[k];
+    for (int c = 0; c < k; c++)
+        order[c] = c;
+    /* insertion sort by size, equal sizes by their centroids' coordinates
+     * (so the numbers do not depend on the order seeding found them) */
+    for (int a = 1; a < k; a++)
+        for (int b = a; b > 0 && before(m, order[b], order[b - 1]); b--) {
+            int t = order[b];
+            order[b] = order[b - 1];
+            order[b - 1] = t;
+        }
+    double *cent = xreallocarray(NULL, (size_t)k * d, sizeof *cent);
+    uint64_t size[k];
+    for (int c = 0; c < k; c++) {
+        memcpy(cent + (size_t)c * d, m->cent + (size_t)order[c] * d, (size_t)d * sizeof *cent);
+        size[c] = m->size[order[c]];
+        inv[order[c]] = c;
+    }
+    memcpy(m->cent, cent, (size_t)k * d * sizeof *cent);
+    memcpy(m->size, size, sizeof size);
+    free(cent);
+    for (size_t i = 0; i < n; i++)
+        label[i] = inv[label[i]];
+    if (order_out)
+        memcpy(order_out, order, sizeof order);
+}
+
+static int nonempty_clusters(const struct km_model *m)
+{
+    int used = 0;
+    for (int c = 0; c < m->k; c++)
+        used += m->size[c] > 0;
+    return used;
+}
+
+int km_fit(struct km_model *m, struct km_data *dt, const struct km_opts *o)
+{
+    int k = m->k, d = m->d;
+    CHECK(dt->n >= (size_t)k && dt->d == d);
+    struct rng base;
+    rng_init(&base, o->seed);
+    double *cent = xreallocarray(NULL, (size_t)k * d, sizeof *cent);
+    double best = INFINITY;
+    int kept = -1;
+    for (int run = 0; run < o->n_init; run++) {
+        struct rng r;
+        rng_split(&r, &base, (uint64_t)run);
+        km_seed_plusplus(cent, dt->x, dt->xnorm, dt->n, d, k, rng_u64(&r));
+        int iters;
+        double inertia = lloyd(cent, k, dt, o->max_iter, o->tol * dt->mean_var, &iters);
+        if (inertia < best) {
+            best = inertia;
+            kept = run;
+            memcpy(m->cent, cent, (size_t)k * d * sizeof *cent);
+            m->iterations = iters;
+        }
+    }
+    free(cent);
+    for (int c = 0; c < k; c++)
+        m->cnorm[c] = sqnorm(m->cent + (size_t)c * d, d);
+    /* the labels left are the last run's; another kept run's are computed
+     * again (the same centroids give the same labels and inertia) */
+    m->inertia = best;
+    if (kept != o->n_init - 1)
+        m->inertia = km_assign(dt->label, dt->dist, dt->x, dt->xnorm, dt->n, d, m->cent,
+                               m->cnorm, k);
+    memset(m->size, 0, (size_t)k * sizeof *m->size);
+    for (size_t i = 0; i < dt->n; i++)
+        m->size[dt->label[i]]++;
+    m->seed = o->seed;
+    m->n = dt->n;
+    km_renumber(m, dt->label, dt->n, NULL);
+    km_finish_centroids(m);
+    return nonempty_clusters(m);
+}
+
+/* ---- mini-batch ------------------------------------------------------------ */
+
+void km_minibatch_step(double *cent, double *counts, const double *x, size_t n, int d, int k,
+                       int *label, double *dist)
+{
+    double *sums = xcalloc((size_t)k * d + 2 * (size_t)k, sizeof *sums);
+    double *got = sums + (size_t)k * d, *cnorm = got + k;
+    for (int c = 0; c < k; c++)
+        cnorm[c] = sqnorm(cent + (size_t)c * d, d);
+    km_assign(label, dist, x, NULL, n, d, cent, cnorm, k);
+    cluster_sums(sums, got, x, label, n, d, k);
+    for (int c = 0; c < k; c++) {
+        if (got[c] == 0)
+            continue;
+        double old = counts[c];
+        counts[c] += got[c];
+        double *cc = cent + (size_t)c * d;
+        for (int j = 0; j < d; j++)
+            cc[j] = (cc[j] * old + sums[(size_t)c * d + j]) / counts[c];
+    }
+    free(sums);
+}
+
+/* ---- silhouette ------------------------------------------------------------ */
+
+#define SIL_ROWS 8   /* sample rows per task */
+
+struct sil_job {
+    const double *x;
+    size_t s;
+    int d, nlab, kmax;
+    int *const *labels;
+    const int *ks;
+    const double *cnt;        /* [nlab][kmax] sample rows per cluster */
+    double *row, *sums;       /* [nthreads][s], [nthreads][kmax] */
+    double *part;             /* [ntasks][nlab] */
+};
+
+static void sil_task(void *arg, size_t t, int worker)
+{
+    struct sil_job *jb = arg;
+    size_t s = jb->s;
+    int d = jb->d, kmax = jb->kmax;
+    double *row = jb->row + (size_t)worker * s, *sums = jb->sums + (size_t)worker * kmax;
+    double *part = jb->part + t * jb->nlab;
+    for (int l = 0; l < jb->nlab; l++)
+        part[l] = 0;
+    size_t i1 = (t + 1) * SIL_ROWS < s ? (t + 1) * SIL_ROWS : s;
+    for (size_t i = t * SIL_ROWS; i < i1; i++) {
+        const double *xi = jb->x + i * d;
+        for (size_t j = 0; j < s; j++)
+            row[j] = sqrt(km_dist2(xi, jb->x + j * d, d));
+        for (int l = 0; l < jb->nlab; l++) {
+            const int *lab = jb->labels[l];
+            const double *ct = jb->cnt + (size_t)l * kmax;
+            int k = jb->ks[l], own = lab[i];
+            memset(sums, 0, (size_t)k * sizeof *sums);
+            for (size_t j = 0; j < s; j++)
+                sums[lab[j]] += row[j];
+            if (ct[own] <= 1)
+                continue;   /* a singleton scores 0 */
+            double a = sums[own] / (ct[own] - 1), b = INFINITY;
+            for (int c = 0; c < k; c++)
+                if (c != own && ct[c] > 0 && sums[c] / ct[c] < b)
+                    b = sums[c] / ct[c];
+            double den = fmax(a, b);
+            if (isfinite(b) && den > 0)
+                part[l] += (b - a) / den;
+        }
+    }
+}
+
+void km_silhouette(double *out, const double *x, size_t s, int d, int *const *labels,
+                   const int *ks, int nlab)
+{
+    struct sil_job jb = {.x = x, .s = s, .d = d, .nlab = nlab, .labels = labels, .ks = ks};
+    for (int l = 0; l < nlab; l++)
+        jb.kmax = ks[l] > jb.kmax ? ks[l] : jb.kmax;
+    double *cnt = xcalloc((size_t)nlab * jb.kmax, sizeof *cnt);
+    for (int l = 0; l < nlab; l++)
+        for (size_t i = 0; i < s; i++)
+            cnt[(size_t)l * jb.kmax + labels[l][i]] += 1;
+    jb.cnt = cnt;
+    size_t ntasks = ntasks_of(s, SIL_ROWS);
+    jb.row = xreallocarray(NULL, (size_t)nthreads * (s ? s : 1), sizeof *jb.row);
+    jb.sums = xreallocarray(NULL, (size_t)nthreads * jb.kmax, sizeof *jb.sums);
+    jb.part = xcalloc(ntasks ? ntasks * nlab : 1, sizeof *jb.part);
+    par_for(ntasks, sil_task, &jb);
+    for (int l = 0; l < nlab; l++) {
+        double total = 0;
+        for (size_t t = 0; t < ntasks; t++)
+            total += jb.part[t * nlab + l];
+        out[l] = s ? total / (double)s : NAN;
+    }
+    free(cnt);
+    free(jb.row);
+    free(jb.sums);
+    free(jb.part);
+}
+
+/* ---- profile ---------------------------------------------------------------- */
+
+void km_profile_init(struct km_profile *p, int k, int d)
+{
+    p->k = k;
+    p->d = d;
+    p->cl = xcalloc((size_t)k, sizeof *p->cl);
+    for (int c = 0; c < k; c++)
+        km_moments_init(&p->cl[c], d);
+}
+
+void km_profile_release(struct km_profile *p)
+{
+    for (int c = 0; c < p->k; c++)
+        km_moments_release(&p->cl[c]);
+    free(p->cl);
+    memset(p, 0, sizeof *p);
+}
+
+void km_profile_add(struct km_profile *p, const double *x, const int *label, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        km_moments_add(&p->cl[label[i]], x + i * p->d);
+}
+
+#define KM_DISTINCT 3   /* features named as setting a segment apart */
+
+/* The features of segment c in decreasing |z|, ties by feature order. */
+static void top_features(int *top, int ntop, const double *z, int d)
+{
+    for (int t = 0; t < ntop; t++) {
+        int best = -1;
+        for (int j = 0; j < d; j++) {
+            bool used = false;
+            for (int u = 0; u < t; u++)
+                used |= top[u] == j;
+            /* differences below 1e-9 are rounding: the earlier feature wins */
+            if (!used && (best < 0 || fabs(z[j]) > fabs(z[best]) + 1e-9))
+                best = j;
+        }
+        top[t] = best;
+    }
+}
+
+static void pack_metric(ws *w, const char *metric, double value)
+{
+    msgpack_packer *pk = ws_pk(w);
+    msgpack_pack_map(pk, 3);
+    mp_pack_str(pk, "task");
+    mp_pack_str(pk, "cluster");
+    mp_pack_str(pk, "metric");
+    mp_pack_str(pk, metric);
+    mp_pack_str(pk, "value");
+    msgpack_pack_double(pk, value);
+    ws_end(w);
+}
+
+void km_profile_write(const struct km_profile *p, const struct km_model *m, ws *w, bool table)
+{
+    int k = p->k, d = p->d, ntop = d < KM_DISTINCT ? d : KM_DISTINCT;
+    struct km_moments all;
+    km_moments_init(&all, d);
+    for (int c = 0; c < k; c++)
+        km_moments_merge(&all, &p->cl[c]);
+    double *sd = xcalloc((size_t)d + (size_t)k * d, sizeof *sd);   /* sd[d], z[k][d] */
+    double *z = sd + d;
+    int *top = xcalloc((size_t)k * ntop + (size_t)d, sizeof *top);  /* top[k][ntop], width[d] */
+    int *width = top + (size_t)k * ntop;
+    for (int j = 0; j < d; j++)
+        sd[j] = all.count > 0 ? sqrt(all.m2[j] / all.count) : 0;
+    /* standardised difference: scaling is affine per feature, so z is the
+     * same in scaled and in original units */
+    for (int c = 0; c < k; c++) {
+        for (int j = 0; j < d; j++) {
+            double diff = p->cl[c].mean[j] - all.mean[j];
+            z[(size_t)c * d + j] = sd[j] > 0 && p->cl[c].count > 0 ? diff / sd[j] : 0;
+        }
+        top_features(top + (size_t)c * ntop, ntop, z + (size_t)c * d, d);
+    }
+    for (int c = 0; c < k && w; c++) {
+        const struct km_moments *s = &p->cl[c];
+        msgpack_packer *pk = ws_pk(w);
+        char group[16];
+        snprintf(group, sizeof group, "%d", c);
+        msgpack_pack_map(pk, 9);
+        mp_pack_str(pk, "task");
+        mp_pack_str(pk, "cluster");
+        mp_pack_str(pk, "metric");
+        mp_pack_str(pk, "profile");
+        mp_pack_str(pk, "group");
+        mp_pack_str(pk, group);
+        mp_pack_str(pk, "value");   /* every metrics record has one: the size */
+        msgpack_pack_uint64(pk, (uint64_t)s->count);
+        mp_pack_str(pk, "size");
+        msgpack_pack_uint64(pk, (uint64_t)s->count);
+        mp_pack_str(pk, "share");
+        msgpack_pack_double(pk, all.count > 0 ? s->count / all.count : 0);
+        mp_pack_str(pk, "means");
+        msgpack_pack_map(pk, (uint32_t)d);
+        for (int j = 0; j < d; j++) {
+            mp_pack_str(pk, m->features[j]);
+            if (s->count > 0)
+                msgpack_pack_double(pk, m->center[j] + m->scale[j] * s->mean[j]);
+            else
+                msgpack_pack_nil(pk);
+        }
+        mp_pack_str(pk, "distinct");
+        msgpack_pack_array(pk, (uint32_t)ntop);
+        for (int t = 0; t < ntop; t++)
+            mp_pack_str(pk, m->features[top[(size_t)c * ntop + t]]);
+        mp_pack_str(pk, "z");
+        msgpack_pack_map(pk, (uint32_t)d);
+        for (int j = 0; j < d; j++) {
+            mp_pack_str(pk, m->features[j]);
+            msgpack_pack_double(pk, z[(size_t)c * d + j]);
+        }
+        ws_end(w);
+    }
+    if (w) {
+        pack_metric(w, "inertia", m->inertia);
+        if (isfinite(m->silhouette))
+            pack_metric(w, "silhouette", m->silhouette);
+    }
+    if (table && !diag_quiet()) {
+        /* Columns: segment, size, share, each feature's mean, then the
+         * features that set the segment apart, signed by direction. */
+        for (int j = 0; j < d; j++) {
+            size_t len = strlen(m->features[j]);
+            width[j] = len > 10 ? (int)len : 10;
+        }
+        fprintf(stderr, "%-7s  %9s  %6s", "segment", "size", "share");
+        for (int j = 0; j < d; j++)
+            fprintf(stderr, "  %*s", width[j], m->features[j]);
+        fprintf(stderr, "  %s\n", "distinct (z)");
+        for (int c = 0; c < k; c++) {
+            const struct km_moments *s = &p->cl[c];
+            fprintf(stderr, "%-7d  %9.0f  %5.1f%%", c, s->count,
+                    all.count > 0 ? 100 * s->count / all.count : 0.0);
+            for (int j = 0; j < d; j++)
+                fprintf(stderr, "  %*.4g", width[j], m->center[j] + m->scale[j] * s->mean[j]);
+            fprintf(stderr, " ");
+            for (int t = 0; t < ntop; t++) {
+                int j = top[(size_t)c * ntop + t];
+                fprintf(stderr, " %s %+.2f", m->features[j], z[(size_t)c * d + j]);
+            }
+            fprintf(stderr, "\n");
+        }
+        fprintf(stderr, "%-7s  %9.0f  %5.1f%%", "overall", all.count, 100.0);
+        for (int j = 0; j < d; j++)
+            fprintf(stderr, "  %*.4g", width[j], m->center[j] + m->scale[j] * all.mean[j]);
+        fprintf(stderr, "\n");
+    }
+    km_moments_release(&all);
+    free(sd);
+    free(top);
+}
+
+/* ---- the model record ---------------------------------------------------- */
+
+static void pack_strs(msgpack_packer *pk, char *const *s, int n)
+{
+    msgpack_pack_array(pk, (uint32_t)n);
+    for (int i = 0; i < n; i++)
+        mp_pack_str(pk, s[i]);
+}
+
+static void pack_doubles(msgpack_packer *pk, const double *v, int n)
+{
+    msgpack_pack_array(pk, (uint32_t)n);
+    for (int i = 0; i < n; i++)
+        msgpack_pack_double(pk, v[i]);
+}
+
+static void pack_rows(msgpack_packer *pk, const double *v, int rows, int cols)
+{
+    msgpack_pack_array(pk, (uint32_t)rows);
+    for (int r = 0; r < rows; r++)
+        pack_doubles(pk, v + (size_t)r * cols, cols);
+}
+
+void km_save(const struct km_model *m, ws *w)
+{
+    msgpack_packer *pk = ws_pk(w);
+    msgpack_pack_map(pk, 14 + (m->table != NULL));
+    mp_pack_str(pk, "k");
+    msgpack_pack_int(pk, m->k);
+    mp_pack_str(pk, "fields");
+    pack_strs(pk, m->fields, m->nfields);
+    mp_pack_str(pk, "widths");
+    msgpack_pack_array(pk, (uint32_t)m->nfields);
+    for (int i = 0; i < m->nfields; i++)
+        msgpack_pack_int(pk, m->field_width[i]);
+    mp_pack_str(pk, "features");
+    pack_strs(pk, m->features, m->d);
+    mp_pack_str(pk, "scaling");
+    msgpack_pack_map(pk, 3);
+    mp_pack_str(pk, "method");
+    mp_pack_str(pk, km_scaling_names[m->scaling]);
+    mp_pack_str(pk, "center");
+    pack_doubles(pk, m->center, m->d);
+    mp_pack_str(pk, "scale");
+    pack_doubles(pk, m->scale, m->d);
+    mp_pack_str(pk, "centroids");
+    pack_rows(pk, m->cent, m->k, m->d);
+    mp_pack_str(pk, "centroids_original");
+    pack_rows(pk, m->cent_orig, m->k, m->d);
+    mp_pack_str(pk, "sizes");
+    msgpack_pack_array(pk, (uint32_t)m->k);
+    for (int c = 0; c < m->k; c++)
+        msgpack_pack_uint64(pk, m->size[c]);
+    mp_pack_str(pk, "inertia");
+    msgpack_pack_double(pk, m->inertia);
+    mp_pack_str(pk, "silhouette");
+    if (isfinite(m->silhouette))
+        msgpack_pack_double(pk, m->silhouette);
+    else
+        msgpack_pack_nil(pk);
+    mp_pack_str(pk, "iterations");
+    msgpack_pack_int(pk, m->iterations);
+    mp_pack_str(pk, "seed");
+    msgpack_pack_uint64(pk, m->seed);
+    mp_pack_str(pk, "n");
+    msgpack_pack_uint64(pk, m->n);
+    mp_pack_str(pk, "skipped");
+    msgpack_pack_uint64(pk, m->skipped);
+    if (m->table) {
+        mp_pack_str(pk, "k_table");
+        msgpack_pack_array(pk, (uint32_t)m->ntable);
+        for (int t = 0; t < m->ntable; t++) {
+            const struct km_krow *row = &m->table[t];
+            msgpack_pack_map(pk, 4);
+            mp_pack_str(pk, "k");
+            msgpack_pack_int(pk, row->k);
+            mp_pack_str(pk, "inertia");
+            msgpack_pack_double(pk, row->inertia);
+            mp_pack_str(pk, "silhouette");
+            if (isfinite(row->silhouette))
+                msgpack_pack_double(pk, row->silhouette);
+            else
+                msgpack_pack_nil(pk);
+            mp_pack_str(pk, "iterations");
+            msgpack_pack_int(pk, row->iterations);
+        }
+    }
+    ws_end(w);
+}
+
+/* Readers of the model record: each dies naming the field. */
+
+static const msgpack_object *need_field(rs *r, const msgpack_object *map, const char *key,
+                                        msgpack_object_type type, const char *what)
+{
+    const msgpack_object *o = mp_map_get(map, key);
+    if (!o)
+        rs_die(r, "field \"%s\": missing", key);
+    if (o->type != type)
+        rs_die(r, "field \"%s\": expected %s, got %s", key, what, mp_type_name(o));
+    return o;
+}
+
+static bool num_of(const msgpack_object *o, double *v)
+{
+    switch (o->type) {
+    case MSGPACK_OBJECT_POSITIVE_INTEGER: *v = (double)o->via.u64; return true;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER: *v = (double)o->via.i64; return true;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64: *v = o->via.f64; return true;
+    default: return false;
+    }
+}
+
+static int64_t int_field(rs *r, const msgpack_object *map, const char *key, int64_t lo, int64_t hi)
+{
+    const msgpack_object *o = mp_map_get(map, key);
+    if (!o)
+        rs_die(r, "field \"%s\": missing", key);
+    int64_t v;
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX)
+        v = (int64_t)o->via.u64;
+    else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        v = o->via.i64;
+    else
+        rs_die(r, "field \"%s\": expected an integer, got %s", key, mp_type_name(o));
+    if (v < lo || v > hi)
+        rs_die(r, "field \"%s\": expected %lld to %lld, got %lld", key, (long long)lo,
+               (long long)hi, (long long)v);
+    return v;
+}
+
+/* n finite numbers from an array into out. */
+static void doubles_of(rs *r, const msgpack_object *a, const char *key, double *out, int n)
+{
+    if (a->type != MSGPACK_OBJECT_ARRAY)
+        rs_die(r, "field \"%s\": expected an array of %d numbers, got %s", key, n, mp_type_name(a));
+    if (a->via.array.size != (uint32_t)n)
+        rs_die(r, "field \"%s\": expected an array of %d numbers, got %u", key, n,
+               a->via.array.size);
+    for (int i = 0; i < n; i++)
+        if (!num_of(&a->via.array.ptr[i], &out[i]) || !isfinite(out[i]))
+            rs_die(r, "field \"%s\": element %d: expected a finite number", key, i);
+}
+
+/* An array of n non-empty strings, copied. */
+static char **strings_of(rs *r, const msgpack_object *map, const char *key, int *n)
+{
+    const msgpack_object *a = need_field(r, map, key, MSGPACK_OBJECT_ARRAY, "an array of names");
+    if (a->via.array.size == 0 || a->via.array.size > 100000)
+        rs_die(r, "field \"%s\": expected 1 to 100000 names, got %u", key, a->via.array.size);
+    *n = (int)a->via.array.size;
+    char **s = xcalloc((size_t)*n, sizeof *s);
+    for (int i = 0; i < *n; i++) {
+        const msgpack_object *e = &a->via.array.ptr[i];
+        if (e->type != MSGPACK_OBJECT_STR || e->via.str.size == 0 ||
+            memchr(e->via.str.ptr, 0, e->via.str.size))
+            rs_die(r, "field \"%s\": element %d: expected a name", key, i);
+        s[i] = xstrndup(e->via.str.ptr, e->via.str.size);
+    }
+    return s;
+}
+
+static void free_strings(char **s, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(s[i]);
+    free(s);
+}
+
+void km_load(struct km_model *m, rs *r)
+{
+    if (!rs_next(r))
+        die("%s: the model has no record", rs_file(r));
+    const msgpack_object *rec = rs_rec(r);
+    int k = (int)int_field(r, rec, "k", 1, KM_MAX_K);
+    int nfields, d;
+    char **fields = strings_of(r, rec, "fields", &nfields);
+    char **features = strings_of(r, rec, "features", &d);
+    const msgpack_object *wa = need_field(r, rec, "widths", MSGPACK_OBJECT_ARRAY, "an array");
+    if (wa->via.array.size != (uint32_t)nfields)
+        rs_die(r, "field \"widths\": expected %d widths (one per field), got %u", nfields,
+               wa->via.array.size);
+    int *widths = xcalloc((size_t)nfields, sizeof *widths);
+    int64_t total = 0;
+    for (int i = 0; i < nfields; i++) {
+        const msgpack_object *e = &wa->via.array.ptr[i];
+        if (e->type != MSGPACK_OBJECT_POSITIVE_INTEGER || e->via.u64 == 0 || e->via.u64 > 100000)
+            rs_die(r, "field \"widths\": element %d: expected a positive integer", i);
+        widths[i] = (int)e->via.u64;
+        total += widths[i];
+    }
+    if (total != d)
+        rs_die(r, "field \"widths\": the widths add up to %lld, but there are %d features",
+               (long long)total, d);
+    km_init(m, k, fields, widths, nfields, features, d);
+    free(widths);
+    free_strings(fields, nfields);
+    free_strings(features, d);
+
+    const msgpack_object *sc = need_field(r, rec, "scaling", MSGPACK_OBJECT_MAP, "a map");
+    const msgpack_object *method = mp_map_get(sc, "method");
+    int how = -1;
+    for (int i = 0; i < 3 && method; i++)
+        if (mp_str_eq(method, km_scaling_names[i]))
+            how = i;
+    if (how < 0)
+        rs_die(r, "field \"scaling.method\": expected standard, robust or none");
+    m->scaling = (enum km_scaling)how;
+    const msgpack_object *center = mp_map_get(sc, "center"), *scale = mp_map_get(sc, "scale");
+    if (!center || !scale)
+        rs_die(r, "field \"scaling\": expected \"center\" and \"scale\"");
+    doubles_of(r, center, "scaling.center", m->center, d);
+    doubles_of(r, scale, "scaling.scale", m->scale, d);
+    for (int j = 0; j < d; j++)
+        if (!(m->scale[j] > 0))
+            rs_die(r, "field \"scaling.scale\": element %d: expected a positive number", j);
+
+    const msgpack_object *ca = need_field(r, rec, "centroids", MSGPACK_OBJECT_ARRAY,
+                                          "an array of centroids");
+    if (ca->via.array.size != (uint32_t)k)
+        rs_die(r, "field \"centroids\": expected %d centroids, got %u", k, ca->via.array.size);
+    for (int c = 0; c < k; c++)
+        doubles_of(r, &ca->via.array.ptr[c], "centroids", m->cent + (size_t)c * d, d);
+    const msgpack_object *sz = need_field(r, rec, "sizes", MSGPACK_OBJECT_ARRAY, "an array");
+    if (sz->via.array.size != (uint32_t)k)
+        rs_die(r, "field \"sizes\": expected %d sizes, got %u", k, sz->via.array.size);
+    for (int c = 0; c < k; c++) {
+        const msgpack_object *e = &sz->via.array.ptr[c];
+        if (e->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+            rs_die(r, "field \"sizes\": element %d: expected a count", c);
+        m->size[c] = e->via.u64;
+    }
+    double v;
+    const msgpack_object *o = mp_map_get(rec, "inertia");
+    m->inertia = o && num_of(o, &v) ? v : NAN;
+    o = mp_map_get(rec, "silhouette");
+    m->silhouette = o && num_of(o, &v) ? v : NAN;
+    m->iterations = (int)int_field(r, rec, "iterations", 0, INT32_MAX);
+    m->seed = (uint64_t)int_field(r, rec, "seed", 0, INT64_MAX);
+    m->n = (uint64_t)int_field(r, rec, "n", 0, INT64_MAX);
+    /* centroids_original and k_table are for people; centroids decide */
+    km_finish_centroids(m);
+}
