@@ -104,6 +104,21 @@ static double value_of(struct tbl *t, rs *r, size_t j, const msgpack_object *o)
     }
 }
 
+/* The field's value in the record, trying its last position first. */
+static const msgpack_object *find(struct tbl_field *f, const msgpack_object *rec)
+{
+    const msgpack_object_kv *kv = rec->via.map.ptr;
+    uint32_t n = rec->via.map.size;
+    if (f->pos < n && mp_str_eq(&kv[f->pos].key, f->name))
+        return &kv[f->pos].val;
+    for (uint32_t i = 0; i < n; i++)
+        if (mp_str_eq(&kv[i].key, f->name)) {
+            f->pos = i;
+            return &kv[i].val;
+        }
+    return NULL;
+}
+
 void tbl_add(struct tbl *t, rs *r)
 {
     if (t->nrows == 0 && t->ncols == 0)
@@ -112,7 +127,9 @@ void tbl_add(struct tbl *t, rs *r)
     double *row = t->x + t->nrows * t->ncols;
     for (size_t i = 0; i < t->nfields; i++) {
         struct tbl_field *f = &t->fields[i];
-        const msgpack_object *o = rec_field(r, f->name);
+        const msgpack_object *o = find(f, rs_rec(r));
+        if (o && o->type == MSGPACK_OBJECT_NIL)
+            o = NULL;
         if (!f->array) {
             row[f->first] = value_of(t, r, f->first, o);
             continue;

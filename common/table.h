@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "stream.h"
 #include "strmap.h"
@@ -26,6 +27,8 @@ struct tbl_field {        /* one requested field: a scalar or an array */
     char *name;
     bool array;
     size_t first, width;  /* its columns */
+    uint32_t pos;         /* where it was in the last record: records of a
+                           * stream mostly share one key order */
 };
 
 struct tbl {
