@@ -40,7 +40,7 @@ PROGS      := $(FILTERS:%=$(BIN)/%)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNITS      := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run test unit bats bench fuzz clean
+.PHONY: all deps run nightly test unit bats bench fuzz clean
 all: $(PROGS)
 
 # Object files with header dependencies tracked by the compiler.
@@ -74,13 +74,21 @@ deps-ok:
 	@pkg-config --exists $(PKGS) || { echo "missing libraries: run 'make deps' as root (or see tools/install-deps)" >&2; exit 1; }
 units: $(UNITS)
 
-# The README's main command: set up, build, run the demonstration pipeline.
+# The README's main command: set up, build, run the promotion loop (three
+# campaign cycles on the simulated shop; parameters in pipelines/loop.conf).
 # Packages are installed first and the build runs in a sub-make, so the
 # compiler flags from pkg-config are read after the install.
 run:
 	$(Q)tools/install-deps build
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory -f pipelines/demo.mk BIN=$(abspath $(BIN))
+	$(Q)$(MAKE) --no-print-directory -f pipelines/loop.mk BIN=$(abspath $(BIN))
+
+# A new day's events (NEW_EVENTS=file, else one more simulated day), the
+# loop rebuilt, and its figures compared with the previous night's.
+nightly:
+	$(Q)tools/install-deps build
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory -f pipelines/nightly.mk BIN=$(abspath $(BIN))
 
 # The README's test command: unit tests, then bats tests; last line "N passed, N failed".
 test: deps

@@ -28,6 +28,8 @@ static const char help[] =
 "  --no-names      CSV and TSV without the line of column names\n"
 "  --kind K        fail unless the stream is of kind K (a prefix when K ends in /)\n"
 "  --require A,B   fail on a record that lacks one of these fields\n"
+"  --where F=V     only records whose field F prints as V; F!=V for the\n"
+"                  others, F alone for those that have F (repeat: all must hold)\n"
 "  -o, --output F  write to F, atomically  [default: stdout]\n"
 "  --level N       gzip level of --format mpz output, 0 for none  [default: 1]\n"
 "  -q, --quiet     print nothing but errors\n"
@@ -43,10 +45,19 @@ static const char help[] =
 "  promo-cat --head 5 --fields user,item,event events.mpz\n";
 
 enum fmt { F_CSV, F_TSV, F_JSONL, F_TABLE, F_MPZ };
-enum { O_FORMAT = CLI_FIRST_FREE, O_FIELDS, O_HEAD, O_COUNT, O_HEADER, O_NONAMES, O_KIND, O_REQUIRE };
+enum { O_FORMAT = CLI_FIRST_FREE, O_FIELDS, O_HEAD, O_COUNT, O_HEADER, O_NONAMES, O_KIND, O_REQUIRE, O_WHERE };
+
+/* --where: a field, and the text its value must (or must not) print as. */
+struct cond {
+    char *field;
+    const char *value;   /* NULL: the field is present and not nil */
+    bool negate;
+};
 
 struct cat {
     enum fmt fmt;
+    struct cond *where;
+    int nwhere;
     char **fields;      /* --fields, or the first record's keys */
     int nfields;
     bool fields_given;
@@ -81,6 +92,8 @@ static const char *cell_text(struct cat *c, const msgpack_object *o, size_t *n)
     case MSGPACK_OBJECT_FLOAT64: *n = (size_t)num_fmt_f64(num, o->via.f64); return num;
     case MSGPACK_OBJECT_STR: *n = o->via.str.size; return o->via.str.ptr;
     default: {
+        free(c->cell);   /* open_memstream makes a new buffer each time */
+        c->cell = NULL;
         FILE *mem = open_memstream(&c->cell, &c->cellcap);
         if (!mem)
             die_errno("open_memstream");
@@ -91,6 +104,43 @@ static const char *cell_text(struct cat *c, const msgpack_object *o, size_t *n)
         return c->cell;
     }
     }
+}
+
+/* ---- --where ----------------------------------------------------------- */
+
+static void add_where(struct cat *c, const char *arg)
+{
+    struct cond d = {xstrdup(arg), NULL, false};
+    char *eq = strchr(d.field, '=');
+    if (eq) {
+        d.negate = eq > d.field && eq[-1] == '!';
+        eq[d.negate ? -1 : 0] = '\0';
+        d.value = eq + 1;
+    }
+    if (!*d.field)
+        die_usage("--where: expected FIELD, FIELD=VALUE or FIELD!=VALUE, got \"%s\"", arg);
+    c->where = xreallocarray(c->where, (size_t)c->nwhere + 1, sizeof *c->where);
+    c->where[c->nwhere++] = d;
+}
+
+static bool record_matches(struct cat *c, rs *r)
+{
+    for (int i = 0; i < c->nwhere; i++) {
+        const struct cond *d = &c->where[i];
+        const msgpack_object *v = rec_field(r, d->field);
+        bool ok;
+        if (!d->value) {
+            ok = v != NULL;
+        } else {
+            size_t n = 0;
+            const char *t = v ? cell_text(c, v, &n) : "";
+            ok = strlen(d->value) == n && memcmp(t, d->value, n) == 0;
+            ok = ok != d->negate;
+        }
+        if (!ok)
+            return false;
+    }
+    return true;
 }
 
 /* ---- columns ----------------------------------------------------------- */
@@ -334,6 +384,7 @@ int main(int argc, char **argv)
         {"no-names", no_argument, 0, O_NONAMES},
         {"kind", required_argument, 0, O_KIND},
         {"require", required_argument, 0, O_REQUIRE},
+        {"where", required_argument, 0, O_WHERE},
         {0, 0, 0, 0},
     };
     struct cli cli;
@@ -360,6 +411,7 @@ int main(int argc, char **argv)
         case O_NONAMES: c.names = false; break;
         case O_KIND: kind = optarg; break;
         case O_REQUIRE: require = cli_list(optarg, &nrequire); break;
+        case O_WHERE: add_where(&c, optarg); break;
         default:
             if (!cli_common(&cli, opt, optarg, help, argv))
                 die_usage("unhandled option");
@@ -386,10 +438,12 @@ int main(int argc, char **argv)
         putc('\n', c.out);
     } else {
         while ((!c.head || n < c.head) && rs_next(r)) {
-            n++;
             for (int i = 0; i < nrequire; i++)
                 if (!rec_field(r, require[i]))
                     rs_die(r, "field \"%s\": missing", require[i]);
+            if (c.nwhere && !record_matches(&c, r))
+                continue;
+            n++;
             if (c.count)
                 continue;
             if (w) {
@@ -419,6 +473,9 @@ int main(int argc, char **argv)
     rs_free(r);
     free(cells);
     free(require);
+    for (int i = 0; i < c.nwhere; i++)
+        free(c.where[i].field);
+    free(c.where);
     if (!c.fields_given)
         for (int i = 0; i < c.nfields; i++)
             free(c.fields[i]);

@@ -907,7 +907,9 @@ static void first_reading(struct planner *pl, char **paths, int npaths)
 {
     bool twice = rereadable(paths, npaths);
     rs *r = rs_open((const char *const *)paths, npaths, NULL);
-    if (strcmp(rs_kind(r), "users") != 0 && strcmp(rs_kind(r), "scores") != 0)
+    /* Users as featurized, scored, or with recommendations attached. */
+    if (strcmp(rs_kind(r), "users") != 0 && strcmp(rs_kind(r), "scores") != 0 &&
+        strcmp(rs_kind(r), "recommendations") != 0)
         die("%s: expected a stream of kind \"users\" (made by %s, scored by promo-score), got \"%s\"",
             rs_file(r), stream_kind_producer("users"), rs_kind(r));
     const msgpack_object *hm = mp_map_get(rs_header(r), "options");

@@ -517,10 +517,17 @@ static void read_plan(const char *path, const sw_world *w, const struct sw_offer
     const char *paths[] = {path};
     rs *r = rs_open(paths, 1, "plan");
     *ntreat = *nhold = 0;
+    uint64_t outside = 0;
     while (rs_next(r)) {
         int64_t u = rec_i64(r, "user");
-        if (u < 1 || u > w->nusers)
+        if (u < 1)
             rs_die(r, "field \"user\": no user %lld in the world (users are 1 to %d)", (long long)u, w->nusers);
+        if (u > w->nusers) {
+            /* The log's bots (dirt) have ids past the world's users: they
+             * are no customers, so an offer to them changes nothing. */
+            outside++;
+            continue;
+        }
         if (status[u - 1] != PLAN_NONE)
             rs_die(r, "field \"user\": user %lld is in the plan twice", (long long)u);
         const char *id;
@@ -543,6 +550,9 @@ static void read_plan(const char *path, const sw_world *w, const struct sw_offer
             status[u - 1] = PLAN_LISTED;
         }
     }
+    if (outside)
+        warning("%s: %llu users of the plan are not in the world (bots of the log's dirt): "
+                "they make no events", path, (unsigned long long)outside);
     rs_free(r);
 }
 

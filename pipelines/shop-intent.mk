@@ -1,0 +1,124 @@
+# Purchase intent in the simulated shop (promo-synth): who buys in the week
+# after the as-of date, from the three weeks before.  The CNN over each
+# user's behaviour sequence, with and without the users view's features,
+# against the logistic baseline on the users view, all trained by
+# promo-train-cnn the same way, on the same random validation users, once
+# per seed in SEEDS.
+#   make -f pipelines/shop-intent.mk BIN=$PWD/bin [OUT=out/shop-intent] [USERS=50000] [THREADS=1]
+# $(OUT)/report.txt has the three AUCs; docs/train-cnn.md reads the
+# training output.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.SECONDARY:
+MAKEFLAGS += --no-builtin-rules
+.SUFFIXES:
+
+BIN ?= $(CURDIR)/bin
+OUT ?= out/shop-intent
+SEEDS ?= 1 2 3
+THREADS ?= 1
+
+# ---- each stage's parameters ------------------------------------------------
+
+USERS ?= 50000
+world := --users $(USERS) --seed 7
+# four weeks with the default dirt and two past campaigns
+events := --days 28 --start 2024-01-01 --seed 7
+clean :=
+ASOF := 2024-01-22
+users := --view users --asof $(ASOF) --label-days 7
+sequences := --view sequences --asof $(ASOF) --label-days 7 --length 50
+NUMERIC := recency_days,frequency,monetary,n_view,n_wish,n_cart,n_purchase,view_to_cart,$\
+  cart_to_purchase,sessions,mean_session_length,mean_session_minutes,distinct_items,$\
+  distinct_categories,top1_category_share,top2_category_share,top3_category_share,$\
+  discount_share,mean_purchase_value,purchase_rate_offer,purchase_rate_no_offer,n_offers,$\
+  days_active,tenure_days
+train := --valid-frac 0.2 --patience 3 --threads $(THREADS)
+logreg := --model logreg --numeric $(NUMERIC) --epochs 50 --lr 0.01 $(train)
+cnn := --numeric $(NUMERIC) --epochs 15 $(train)
+cnnseq := --epochs 15 $(train)
+
+# ---- rules, in processing order ----------------------------------------------
+
+.PHONY: all FORCE
+all: $(OUT)/report.txt
+	@cat $<
+	@echo "shop-intent: report written to $<"
+
+$(OUT):
+	mkdir -p $@
+
+# A stage's parameters, rewritten only when they change: editing one reruns
+# that stage and what follows it, and nothing else.
+$(OUT)/%.params: FORCE | $(OUT)
+	@printf '%s\n' '$($*)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+# The hidden world: users, items, preferences.
+$(OUT)/world.mpz: $(OUT)/world.params $(BIN)/promo-synth | $(OUT)
+	$(BIN)/promo-synth world -q $(world) -o $@.tmp
+	mv $@.tmp $@
+
+# Its behaviour log, dirt included.
+$(OUT)/events.mpz: $(OUT)/world.mpz $(OUT)/events.params $(BIN)/promo-synth
+	$(BIN)/promo-synth events -q --world $< $(events) -o $@.tmp
+	mv $@.tmp $@
+
+# Dirt out, sorted by user and time.
+$(OUT)/clean.mpz: $(OUT)/events.mpz $(OUT)/clean.params $(BIN)/promo-clean
+	$(BIN)/promo-clean -q $(clean) -o $@.tmp $<
+	mv $@.tmp $@
+
+# Each user's features and label (the baseline's input, and the CNN's
+# numeric features).
+$(OUT)/users.mpz: $(OUT)/clean.mpz $(OUT)/users.params $(BIN)/promo-featurize
+	$(BIN)/promo-featurize -q $(users) -o $@.tmp $<
+	mv $@.tmp $@
+
+# Each user's last 50 behaviour events as token arrays, and the label.
+$(OUT)/sequences.mpz: $(OUT)/clean.mpz $(OUT)/sequences.params $(BIN)/promo-featurize
+	$(BIN)/promo-featurize -q $(sequences) -o $@.tmp $<
+	mv $@.tmp $@
+
+# The baseline, one per seed (the seed draws the validation users).
+$(OUT)/logreg-%.mpz: $(OUT)/users.mpz $(OUT)/logreg.params $(BIN)/promo-train-cnn
+	$(BIN)/promo-train-cnn -q $(logreg) --seed $* -o $@.tmp $<
+	mv $@.tmp $@
+
+# The CNN with the users view's features beside the sequence.
+$(OUT)/cnn-%.mpz: $(OUT)/sequences.mpz $(OUT)/users.mpz $(OUT)/cnn.params $(BIN)/promo-train-cnn
+	$(BIN)/promo-train-cnn -q $(cnn) --users $(OUT)/users.mpz --seed $* -o $@.tmp $<
+	mv $@.tmp $@
+
+# The CNN on the sequence alone.
+$(OUT)/cnnseq-%.mpz: $(OUT)/sequences.mpz $(OUT)/cnnseq.params $(BIN)/promo-train-cnn
+	$(BIN)/promo-train-cnn -q $(cnnseq) --seed $* -o $@.tmp $<
+	mv $@.tmp $@
+
+# The validation AUCs per seed and their means.
+auc = $(BIN)/promo-cat --format tsv --no-names --fields training $(1) | \
+  sed -E 's/^[^[]*"valid_auc":([0-9.e-]+).*/\1/'
+rows = $(BIN)/promo-cat --format tsv --no-names --fields training $(1) | \
+  sed -E 's/.*"valid_rows":([0-9]+).*/\1/'
+$(OUT)/report.txt: $(foreach s,$(SEEDS),$(OUT)/logreg-$(s).mpz $(OUT)/cnn-$(s).mpz $(OUT)/cnnseq-$(s).mpz) \
+                   $(BIN)/promo-cat
+	{ echo "Simulated shop purchase intent: who buys in the week from $(ASOF), from the weeks before"; \
+	  n=$$($(BIN)/promo-cat --count $(OUT)/users.mpz); \
+	  p=$$($(BIN)/promo-cat --no-names --fields label $(OUT)/users.mpz | grep -c '^1$$'); \
+	  echo "users with behaviour before $(ASOF): $$n, of whom $$p buy in the week"; \
+	  echo "baseline: logistic regression on the users view's 24 features"; \
+	  echo "CNN: the last 50 events (event, category, price, gap) and the same 24 features; CNN-seq: the events alone"; \
+	  echo; \
+	  printf '%-6s %10s %10s %8s %8s\n' seed valid_rows logreg_auc cnn_auc cnnseq_auc; \
+	  for s in $(SEEDS); do \
+	    printf '%-6s %10s %10.4f %8.4f %8.4f\n' $$s "$$($(call rows,$(OUT)/logreg-$$s.mpz))" \
+	      "$$($(call auc,$(OUT)/logreg-$$s.mpz))" "$$($(call auc,$(OUT)/cnn-$$s.mpz))" \
+	      "$$($(call auc,$(OUT)/cnnseq-$$s.mpz))"; \
+	  done | tee $@.rows; \
+	  awk '{ a += $$3; b += $$4; c += $$5; w += $$4 > $$3; n++ } \
+	       END { printf "%-6s %10s %10.4f %8.4f %8.4f\n", "mean", "", a / n, b / n, c / n; \
+	             printf "\nthe CNN has the higher validation AUC on %d of %d splits\n", w, n }' $@.rows; \
+	  rm $@.rows; \
+	} > $@.tmp
+	mv $@.tmp $@

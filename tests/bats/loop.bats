@@ -1,0 +1,87 @@
+#!/usr/bin/env bats
+# The loop under make (pipelines/loop.mk) on a small simulated shop: it
+# runs end to end, and reruns exactly what a change affects.
+
+load helpers
+
+LOOP=$BATS_TEST_DIRNAME/../../pipelines/loop.mk
+SMALL=(USERS=1500 ITEMS=200 HISTORY_DAYS=28 CYCLES=1 BUDGET=100 UPLIFT_TREES=10
+       INTENT_EPOCHS=5 CF_FACTORS=8 OFFERS=$BATS_TEST_DIRNAME/../../data/offers.csv)
+
+loop() { make --no-print-directory -f "$LOOP" BIN="$PROMO_BIN" OUT=out "${SMALL[@]}" "$@"; }
+# The programs a dry run would start, one name per line.
+would_run() { loop -n "$@" | grep -o 'promo-[a-z-]*\( world\| events\| respond\| truth\)\?' | sort -u; }
+
+setup_file() {
+  cd "$BATS_FILE_TMPDIR"
+  make --no-print-directory -f "$LOOP" BIN="$PROMO_BIN" OUT=out "${SMALL[@]}" > run.log 2>&1
+}
+
+setup() { cd "$BATS_FILE_TMPDIR"; }
+
+@test "one cycle runs end to end and reports plan, random and oracle" {
+  run -0 cat out/report.txt
+  assert_line --regexp '^cycle +sends +plan +random +oracle'
+  assert_line --regexp '^1 +[0-9]+ +-?[0-9.]+ +-?[0-9.]+ +-?[0-9.]+ '
+  run -0 grep -c '<svg' out/report.html
+  for f in world history cycle1/clean cycle1/users cycle1/kmeans cycle1/uplift cycle1/intent \
+           cycle1/cf cycle1/scored cycle1/plan cycle1/week-plan cycle1/summary; do
+    [ -s "out/$f.mpz" ] || fail "out/$f.mpz missing"
+  done
+  run -0 promo-cat --kind plan --count out/cycle1/plan.mpz
+}
+
+@test "no change: nothing reruns" {
+  run -0 would_run
+  assert_output ""
+}
+
+@test "a k-means parameter reruns k-means and what depends on it, nothing else" {
+  run -0 would_run K=6
+  assert_line promo-kmeans
+  assert_line promo-score
+  assert_line promo-plan
+  refute_line promo-dtree
+  refute_line promo-train-cf
+  refute_line promo-train-cnn
+  refute_line 'promo-synth events'
+  refute_line 'promo-synth world'
+  for f in clean users uplift intent cf; do cp -p out/cycle1/$f.mpz $f.before; done
+  loop K=6 > /dev/null 2>&1
+  for f in clean users uplift intent cf; do
+    [ out/cycle1/$f.mpz -ot $f.before ] || [ ! out/cycle1/$f.mpz -nt $f.before ] || fail "$f was rebuilt"
+  done
+  run -0 promo-cat --header out/cycle1/kmeans.mpz
+  assert_output --partial '"k":"6"'
+  run -0 would_run K=6
+  assert_output ""
+}
+
+@test "a new day of events reruns every stage" {
+  promo-cat --format mpz -o events.mpz out/history.mpz
+  loop EVENTS="$PWD/events.mpz" > /dev/null 2>&1
+  run -0 would_run EVENTS="$PWD/events.mpz"
+  assert_output ""
+  # One more day of the shop's life, appended to the log.
+  printf 'user,offer,holdout\n' | promo-import -q --kind plan --types user=int,offer=string,holdout=bool -o empty.mpz
+  promo-synth respond -q --world out/world.mpz --plan empty.mpz --start 2024-01-29 --days 1 --campaign 9 -o day.mpz
+  promo-cat --format mpz -o events.mpz events.mpz day.mpz
+  run -0 would_run EVENTS="$PWD/events.mpz" HISTORY_DAYS=29
+  for p in promo-clean promo-featurize promo-kmeans promo-dtree promo-train-cnn promo-train-cf \
+           promo-score promo-plan 'promo-synth respond' promo-evaluate; do
+    assert_line "$p"
+  done
+}
+
+@test "a corrupted input fails its stage; downstream stays as it was" {
+  promo-cat --format mpz -o events.mpz out/history.mpz
+  loop EVENTS="$PWD/events.mpz" > /dev/null 2>&1
+  cp -p out/history.mpz history.before
+  cp -p out/cycle1/plan.mpz plan.before
+  head -c 5000 out/history.mpz > events.mpz
+  run -2 --separate-stderr loop EVENTS="$PWD/events.mpz"
+  [[ "$stderr" == *"promo-cat: $PWD/events.mpz: record "*": truncated gzip stream"* ]] || fail "$stderr"
+  run -0 cmp out/history.mpz history.before
+  run -0 cmp out/cycle1/plan.mpz plan.before
+  [ ! out/cycle1/plan.mpz -nt plan.before ] || fail "plan was rebuilt"
+}
