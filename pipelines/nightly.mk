@@ -24,7 +24,7 @@ DAYS = $(shell cat $(NIGHT)/days 2>/dev/null || echo $(HISTORY_DAYS))
 nightly:
 	mkdir -p $(NIGHT)
 	# The first night starts from the simulated history.
-	[ -f $(LOG) ] || $(MAKE) --no-print-directory -f $(LOOP_DIR)loop.mk BIN=$(BIN) OUT=$(NIGHT)/loop \
+	[ -f $(LOG) ] || $(MAKE) --no-print-directory -f $(LOOP_DIR)loop.mk BIN=$(BIN) OUT=$(abspath $(NIGHT))/loop \
 	  $(abspath $(NIGHT))/loop/history.mpz
 	[ -f $(LOG) ] || { cp $(NIGHT)/loop/history.mpz $(LOG); echo $(HISTORY_DAYS) > $(NIGHT)/days; }
 	# The new day: a file of events, or one more simulated day without offers.
@@ -32,12 +32,12 @@ nightly:
 	if [ -n '$(NEW_EVENTS)' ]; then cp '$(NEW_EVENTS)' $(NIGHT)/day.mpz; \
 	else printf 'user,offer,holdout\n' | $(BIN)/promo-import -q --kind plan --types user=int,offer=string,holdout=bool \
 	  | $(BIN)/promo-synth respond -q --world $(NIGHT)/loop/world.mpz --plan - --start $$day --days 1 \
-	      --campaign 0 --seed $$(cat $(NIGHT)/days) -o $(NIGHT)/day.mpz; fi
+	      --campaign 999 --seed $$(cat $(NIGHT)/days) -o $(NIGHT)/day.mpz; fi
 	$(BIN)/promo-cat --format mpz --kind events -o $(LOG).new $(LOG) $(NIGHT)/day.mpz
 	mv $(LOG).new $(LOG)
 	echo $$(( $$(cat $(NIGHT)/days) + 1 )) > $(NIGHT)/days
 	# Rebuild what changed, then compare with the previous night.
-	$(MAKE) --no-print-directory -f $(LOOP_DIR)loop.mk BIN=$(BIN) OUT=$(NIGHT)/loop \
+	$(MAKE) --no-print-directory -f $(LOOP_DIR)loop.mk BIN=$(BIN) OUT=$(abspath $(NIGHT))/loop \
 	  EVENTS=$(abspath $(LOG)) HISTORY_DAYS=$$(cat $(NIGHT)/days) report
 	last=$(NIGHT)/loop/cycle$(CYCLES)/summary.mpz; \
 	if [ -f $(NIGHT)/previous.mpz ]; then \

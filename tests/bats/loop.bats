@@ -85,3 +85,18 @@ setup() { cd "$BATS_FILE_TMPDIR"; }
   run -0 cmp out/cycle1/plan.mpz plan.before
   [ ! out/cycle1/plan.mpz -nt plan.before ] || fail "plan was rebuilt"
 }
+
+@test "nightly: a new day each night, compared with the previous night" {
+  nightly() { make --no-print-directory -f "$BATS_TEST_DIRNAME/../../pipelines/nightly.mk" \
+                BIN="$PROMO_BIN" NIGHT=night "${SMALL[@]}" "$@"; }
+  run -0 nightly
+  run -0 cat night/days
+  assert_output 29
+  # A much weaker intent model (one feature) must fail the AUC threshold.
+  run -2 --separate-stderr nightly FAIL_ON=auc=0.01 INTENT_FIELDS=tenure_days
+  [[ "$stderr" == *"promo-evaluate: "*"auc"* ]] || fail "no regression message: $stderr"
+  run -0 cat night/days
+  assert_output 30
+  run -0 nightly
+  assert_output --partial "auc"
+}
