@@ -43,7 +43,7 @@ $(call params,world,users=$(USERS) items=$(ITEMS) seed=$(WORLD_SEED))
 $(call params,history,start=$(START) days=$(HISTORY_DAYS) campaigns=$(PAST_CAMPAIGNS) dirt=$(DIRT) seed=$(EVENTS_SEED) events=$(EVENTS))
 $(call params,clean,max_events_per_day=$(MAX_EVENTS_PER_DAY))
 $(call params,kmeans,k=$(K) fields=$(KMEANS_FIELDS))
-$(call params,uplift,trees=$(UPLIFT_TREES) depth=$(UPLIFT_DEPTH) min_leaf=$(UPLIFT_MIN_LEAF))
+$(call params,uplift,trees=$(UPLIFT_TREES) depth=$(UPLIFT_DEPTH) min_leaf=$(UPLIFT_MIN_LEAF) opts=$(UPLIFT_OPTS))
 $(call params,intent,model=$(INTENT_MODEL) fields=$(INTENT_FIELDS) epochs=$(INTENT_EPOCHS))
 $(call params,cf,algo=$(CF_ALGO) factors=$(CF_FACTORS) recommend=$(RECOMMEND))
 $(call params,plan,budget=$(BUDGET) holdout=$(HOLDOUT) seed=$(PLAN_SEED) offers=$(OFFERS) cycle_days=$(CYCLE_DAYS))
@@ -120,7 +120,7 @@ $$(C$(1))/kmeans.mpz: $$(C$(1))/users.mpz $(P)/kmeans.txt $(BIN)/promo-kmeans
 	  --profile $$(C$(1))/segments.mpz -o $$(C$(1))/kmeans.mpz $$<
 $$(C$(1))/uplift.mpz: $$(C$(1))/examples.mpz $(P)/uplift.txt $(BIN)/promo-dtree
 	$(BIN)/promo-dtree -q --treatment treatment --outcome converted --exclude user,campaign,revenue \
-	  --trees $(UPLIFT_TREES) --max-depth $(UPLIFT_DEPTH) --min-leaf $(UPLIFT_MIN_LEAF) --seed 1 -o $$@ $$<
+	  --trees $(UPLIFT_TREES) --max-depth $(UPLIFT_DEPTH) --min-leaf $(UPLIFT_MIN_LEAF) $(UPLIFT_OPTS) --seed 1 -o $$@ $$<
 $$(C$(1))/intent.mpz: $$(C$(1))/users-train.mpz $(P)/intent.txt $(BIN)/promo-train-cnn
 	$(BIN)/promo-train-cnn -q --model logreg --numeric $(INTENT_FIELDS) --epochs $(INTENT_EPOCHS) \
 	  --lr 0.05 --patience 5 --seed 1 -o $$@ $$<

@@ -1,0 +1,593 @@
+/* External merge sort: runs sorted in memory by radix, spilled as record
+ * streams, merged with a heap. */
+#include "extsort.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "stream.h"
+#include "xalloc.h"
+
+/* Memory kept aside from the runs for the stream buffers: the input's
+ * reader, the output's writer and a spill's writer. */
+#define RESERVE ((uint64_t)4 << 20)
+/* What one open run costs while merging: the reader's buffers. */
+#define PER_RUN ((uint64_t)544 << 10)
+#define MAX_FANIN 512
+/* Records are read in sorted order, so at random places of the arena:
+ * ask for the one this many ahead while copying this one. */
+#define PREFETCH 16
+
+/* One input of a merge: a run file, or the sorted run still in memory. */
+struct src {
+    rs *r;                     /* NULL for the run in memory */
+    char *path;
+    size_t pos;                /* the run in memory: the next entry */
+    const char *rec;
+    size_t len;
+    struct xs_key key;
+};
+
+struct merge {
+    struct src *src;
+    size_t nsrc;
+    size_t *heap;              /* indices of sources that have a record */
+    size_t nheap;
+    long last;                 /* the source of the record last returned, -1 none */
+};
+
+struct xs {
+    uint64_t budget;           /* bytes for one run: records + 2 entries each */
+    xs_key_fn *key;
+    char *kind;
+    char *tmpdir;
+    char *dir;                 /* private directory, made at the first spill */
+    unsigned next_id;
+
+    char *arena;               /* the current run's record bytes */
+    size_t alen, acap;
+    struct xs_ent *ent, *tmp;
+    size_t n, ecap, tcap;
+
+    char **runs;               /* spilled runs in input order */
+    size_t nruns, caprun;
+    uint64_t spilled;
+
+    bool finished;
+    bool in_memory;            /* the output comes straight from ent[] */
+    size_t pos;
+    struct merge m;
+};
+
+/* ---- temporary files -------------------------------------------------------- */
+
+#define MAX_DIRS 4
+static char *dirs[MAX_DIRS];
+static bool hook_set;
+
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL)
+            if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                unlinkat(dirfd(d), de->d_name, 0);
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+static void remove_dirs(void)
+{
+    for (int i = 0; i < MAX_DIRS; i++)
+        if (dirs[i])
+            remove_dir(dirs[i]);
+}
+
+static void make_dir(xs *s)
+{
+    if (s->dir)
+        return;
+    size_t n = strlen(s->tmpdir) + 32;
+    char *dir = xmalloc(n);
+    snprintf(dir, n, "%s/promo-sort.XXXXXX", s->tmpdir);
+    if (!mkdtemp(dir)) {
+        int e = errno;
+        free(dir);
+        errno = e;
+        die_errno("--tmpdir %s: cannot make a directory for sorted runs", s->tmpdir);
+    }
+    if (!hook_set) {
+        diag_on_exit(remove_dirs);
+        hook_set = true;
+    }
+    int i = 0;
+    while (i < MAX_DIRS && dirs[i])
+        i++;
+    CHECK(i < MAX_DIRS);
+    dirs[i] = dir;
+    s->dir = dir;
+}
+
+char *xs_temp_path(xs *s)
+{
+    make_dir(s);
+    size_t n = strlen(s->dir) + 32;
+    char *p = xmalloc(n);
+    snprintf(p, n, "%s/%06u.mpz", s->dir, s->next_id++);
+    return p;
+}
+
+/* ---- keys ------------------------------------------------------------------ */
+
+void xs_key_int(struct xs_key *k, int64_t v)
+{
+    k->cls = 0;
+    k->k1 = xs_i64_order(v);
+    k->s = NULL;
+    k->slen = 0;
+}
+
+void xs_key_str(struct xs_key *k, const char *s, size_t n)
+{
+    uint64_t p = 0;
+    for (size_t i = 0; i < 8; i++)
+        p = p << 8 | (i < n ? (unsigned char)s[i] : 0);
+    k->cls = 1;
+    k->k1 = p;
+    k->s = s;
+    k->slen = (uint32_t)n;
+}
+
+static int key_cmp(const struct xs_key *a, const struct xs_key *b)
+{
+    if (a->cls != b->cls)
+        return a->cls < b->cls ? -1 : 1;
+    if (a->k1 != b->k1)
+        return a->k1 < b->k1 ? -1 : 1;
+    if (a->s && b->s) {
+        size_t n = a->slen < b->slen ? a->slen : b->slen;
+        int c = memcmp(a->s, b->s, n);
+        if (c)
+            return c < 0 ? -1 : 1;
+        if (a->slen != b->slen)
+            return a->slen < b->slen ? -1 : 1;
+    }
+    if (a->k2 != b->k2)
+        return a->k2 < b->k2 ? -1 : 1;
+    return 0;
+}
+
+/* ---- sorting a run ------------------------------------------------------- */
+
+/* Radix digits of 11 bits: 6 per 64-bit key (the last of 9 bits), and
+ * the class; LSD order: k2's, then k1's, then cls. */
+#define RBITS 11
+#define RSIZE (1 << RBITS)
+#define NDIGITS 13
+
+static unsigned digit(const struct xs_ent *e, int d)
+{
+    if (d < 6)
+        return (unsigned)(e->k2 >> (RBITS * d)) & (RSIZE - 1);
+    if (d < 12)
+        return (unsigned)(e->k1 >> (RBITS * (d - 6))) & (RSIZE - 1);
+    return e->cls;
+}
+
+void xs_radix_sort(struct xs_ent *e, struct xs_ent *tmp, size_t n)
+{
+    if (n < 2)
+        return;
+    /* The digits where some entry differs from the first: only those are
+     * counted and sorted on (user ids and times vary in a few low ones). */
+    uint64_t d1 = 0, d2 = 0;
+    unsigned dc = 0;
+    for (size_t i = 1; i < n; i++) {
+        d1 |= e[i].k1 ^ e[0].k1;
+        d2 |= e[i].k2 ^ e[0].k2;
+        dc |= e[i].cls ^ e[0].cls;
+    }
+    int use[NDIGITS], nuse = 0;
+    for (int d = 0; d < NDIGITS; d++) {
+        uint64_t bits = d < 6 ? d2 >> (RBITS * d) : d < 12 ? d1 >> (RBITS * (d - 6)) : dc;
+        if (bits & (RSIZE - 1))
+            use[nuse++] = d;
+    }
+    size_t (*cnt)[RSIZE] = xcalloc(NDIGITS, sizeof *cnt);
+    for (size_t i = 0; i < n; i++)
+        for (int u = 0; u < nuse; u++)
+            cnt[use[u]][digit(&e[i], use[u])]++;
+    struct xs_ent *src = e, *dst = tmp;
+    for (int u = 0; u < nuse; u++) {
+        int d = use[u];
+        size_t sum = 0;
+        for (int b = 0; b < RSIZE; b++) {
+            size_t c = cnt[d][b];
+            cnt[d][b] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[cnt[d][digit(&src[i], d)]++] = src[i];
+        struct xs_ent *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != e)
+        memcpy(e, src, n * sizeof *e);
+    free(cnt);
+}
+
+static int tie_cmp(const void *pa, const void *pb, void *ctx)
+{
+    xs *s = ctx;
+    const struct xs_ent *a = pa, *b = pb;
+    struct xs_key ka, kb;
+    s->key(s->arena + a->off, a->len, &ka);
+    s->key(s->arena + b->off, b->len, &kb);
+    int c = key_cmp(&ka, &kb);
+    if (c)
+        return c;
+    return a->off < b->off ? -1 : a->off > b->off;   /* the order added */
+}
+
+/* Strings longer than 8 bytes (or of different lengths) that share their
+ * first 8 bytes were sorted by time only: sort those groups fully. */
+static void fix_ties(xs *s)
+{
+    size_t i = 0;
+    while (i < s->n) {
+        size_t j = i + 1;
+        if (s->ent[i].cls == 1)
+            while (j < s->n && s->ent[j].cls == 1 && s->ent[j].k1 == s->ent[i].k1)
+                j++;
+        if (j - i > 1) {
+            bool need = false;
+            uint32_t len0 = UINT32_MAX;
+            for (size_t k = i; k < j && !need; k++) {
+                struct xs_key key;
+                s->key(s->arena + s->ent[k].off, s->ent[k].len, &key);
+                if (len0 == UINT32_MAX)
+                    len0 = key.slen;
+                need = key.slen >= 8 || key.slen != len0;
+            }
+            if (need)
+                qsort_r(s->ent + i, j - i, sizeof *s->ent, tie_cmp, s);
+        }
+        i = j;
+    }
+}
+
+static void sort_run(xs *s)
+{
+    if (s->tcap < s->n) {
+        free(s->tmp);
+        s->tmp = xreallocarray(NULL, s->ecap, sizeof *s->tmp);
+        s->tcap = s->ecap;
+    }
+    xs_radix_sort(s->ent, s->tmp, s->n);
+    fix_ties(s);
+}
+
+static void push_run(xs *s, char *path)
+{
+    XGROW(s->runs, s->caprun, s->nruns + 1);
+    s->runs[s->nruns++] = path;
+}
+
+static ws *open_run(xs *s, char **path)
+{
+    *path = xs_temp_path(s);
+    ws *w = ws_open(*path, 0);
+    ws_opt_str(w, "run", "sorted by promo extsort");
+    ws_header(w, s->kind);
+    return w;
+}
+
+static void spill(xs *s)
+{
+    sort_run(s);
+    char *path;
+    ws *w = open_run(s, &path);
+    for (size_t i = 0; i < s->n; i++) {
+        if (i + PREFETCH < s->n)
+            __builtin_prefetch(s->arena + s->ent[i + PREFETCH].off);
+        ws_raw(w, s->arena + s->ent[i].off, s->ent[i].len);
+    }
+    ws_close(w);
+    push_run(s, path);
+    s->spilled++;
+    s->alen = 0;
+    s->n = 0;
+}
+
+/* ---- adding ---------------------------------------------------------------- */
+
+/* Large buffers read at random places: huge pages save TLB misses. */
+static void huge(void *p, size_t n)
+{
+    uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+    if (n > (2u << 20) && a < (uintptr_t)p + n)
+        madvise((void *)a, (uintptr_t)p + n - a, MADV_HUGEPAGE);
+}
+
+xs *xs_new(uint64_t mem, const char *tmpdir, const char *kind, xs_key_fn *key)
+{
+    xs *s = xcalloc(1, sizeof *s);
+    s->budget = mem > RESERVE + (1 << 20) ? mem - RESERVE : (1 << 20);
+    s->key = key;
+    s->kind = xstrdup(kind);
+    if (!tmpdir || !*tmpdir)
+        tmpdir = getenv("TMPDIR");
+    s->tmpdir = xstrdup(tmpdir && *tmpdir ? tmpdir : "/tmp");
+    s->m.last = -1;
+    return s;
+}
+
+static void add(xs *s, const char *rec, size_t len, const struct xs_key *known)
+{
+    CHECK(!s->finished);
+    CHECK(len < UINT32_MAX);
+    const size_t per = 2 * sizeof(struct xs_ent);
+    if (s->n > 0 && s->alen + len + (s->n + 1) * per > s->budget)
+        spill(s);
+    if (!s->arena) {
+        /* Allocated once at the full size: pages cost memory only when
+         * touched, and growing by copies would leave freed copies behind. */
+        s->acap = s->budget;
+        s->arena = xmalloc(s->acap);
+        huge(s->arena, s->acap);
+        s->ecap = s->budget / per + 1;
+        s->ent = xreallocarray(NULL, s->ecap, sizeof *s->ent);
+        huge(s->ent, s->ecap * sizeof *s->ent);
+    }
+    if (s->alen + len > s->acap) {
+        /* One record larger than the budget: it makes a run alone. */
+        s->acap = s->alen + len;
+        s->arena = xrealloc(s->arena, s->acap);
+    }
+    memcpy(s->arena + s->alen, rec, len);
+    struct xs_key k;
+    if (!known) {
+        s->key(s->arena + s->alen, len, &k);
+        known = &k;
+    }
+    s->ent[s->n++] = (struct xs_ent){known->k1, known->k2, s->alen, (uint32_t)len, known->cls};
+    s->alen += len;
+}
+
+void xs_add(xs *s, const char *rec, size_t len) { add(s, rec, len, NULL); }
+
+void xs_add_key(xs *s, const char *rec, size_t len, const struct xs_key *key) { add(s, rec, len, key); }
+
+/* ---- merging ---------------------------------------------------------------- */
+
+static bool src_less(const struct merge *m, size_t a, size_t b)
+{
+    int c = key_cmp(&m->src[a].key, &m->src[b].key);
+    return c < 0 || (c == 0 && a < b);
+}
+
+static void sift_down(struct merge *m, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, best = i;
+        if (l < m->nheap && src_less(m, m->heap[l], m->heap[best]))
+            best = l;
+        if (l + 1 < m->nheap && src_less(m, m->heap[l + 1], m->heap[best]))
+            best = l + 1;
+        if (best == i)
+            return;
+        size_t t = m->heap[i];
+        m->heap[i] = m->heap[best];
+        m->heap[best] = t;
+        i = best;
+    }
+}
+
+/* Read the source's next record; false when it has none. */
+static bool src_advance(xs *s, struct src *x)
+{
+    if (!x->r) {
+        if (x->pos >= s->n)
+            return false;
+        if (x->pos + PREFETCH < s->n)
+            __builtin_prefetch(s->arena + s->ent[x->pos + PREFETCH].off);
+        const struct xs_ent *e = &s->ent[x->pos++];
+        x->rec = s->arena + e->off;
+        x->len = e->len;
+        /* The entry has the key; only a string's bytes need the record. */
+        if (e->cls == 1) {
+            s->key(x->rec, x->len, &x->key);
+        } else {
+            x->key.cls = e->cls;
+            x->key.k1 = e->k1;
+            x->key.k2 = e->k2;
+            x->key.s = NULL;
+            x->key.slen = 0;
+        }
+        return true;
+    }
+    if (!rs_next(x->r)) {
+        rs_free(x->r);
+        x->r = NULL;
+        unlink(x->path);
+        x->pos = SIZE_MAX;
+        return false;
+    }
+    x->rec = rs_raw(x->r, &x->len);
+    s->key(x->rec, x->len, &x->key);
+    return true;
+}
+
+/* Merge the runs at paths, and the sorted run in memory if with_mem (it
+ * is the latest input, so it comes last). */
+static void merge_open(xs *s, struct merge *m, char **paths, size_t n, bool with_mem)
+{
+    size_t k = n + with_mem;
+    m->src = xcalloc(k, sizeof *m->src);
+    m->heap = xcalloc(k, sizeof *m->heap);
+    m->nsrc = k;
+    m->nheap = 0;
+    m->last = -1;
+    for (size_t i = 0; i < k; i++) {
+        struct src *x = &m->src[i];
+        if (i < n) {
+            x->path = paths[i];
+            x->r = rs_open((const char *const *)&x->path, 1, s->kind);
+        }
+        if (src_advance(s, x))
+            m->heap[m->nheap++] = i;
+    }
+    for (size_t i = m->nheap / 2; i-- > 0;)
+        sift_down(m, i);
+}
+
+static bool merge_next(xs *s, struct merge *m, const char **rec, size_t *len)
+{
+    if (m->last >= 0) {
+        /* The record returned last time is no longer needed. */
+        if (!src_advance(s, &m->src[m->last]))
+            m->heap[0] = m->heap[--m->nheap];
+        sift_down(m, 0);
+        m->last = -1;
+    }
+    if (m->nheap == 0)
+        return false;
+    struct src *x = &m->src[m->heap[0]];
+    m->last = (long)m->heap[0];
+    *rec = x->rec;
+    *len = x->len;
+    return true;
+}
+
+static void merge_close(struct merge *m)
+{
+    for (size_t i = 0; i < m->nsrc; i++) {
+        struct src *x = &m->src[i];
+        if (x->r && x->path) {
+            rs_free(x->r);
+            unlink(x->path);
+        }
+        free(x->path);
+    }
+    free(m->src);
+    free(m->heap);
+    memset(m, 0, sizeof *m);
+    m->last = -1;
+}
+
+/* Merge runs[first .. first+n) into one new run. */
+static char *merge_group(xs *s, size_t first, size_t n)
+{
+    struct merge m;
+    merge_open(s, &m, s->runs + first, n, false);
+    char *path;
+    ws *w = open_run(s, &path);
+    const char *rec;
+    size_t len;
+    while (merge_next(s, &m, &rec, &len))
+        ws_raw(w, rec, len);
+    ws_close(w);
+    merge_close(&m);
+    return path;
+}
+
+void xs_finish(xs *s)
+{
+    CHECK(!s->finished);
+    s->finished = true;
+    if (s->nruns == 0) {
+        sort_run(s);
+        s->in_memory = true;
+        s->pos = 0;
+        return;
+    }
+    uint64_t fanin = s->budget / PER_RUN;
+    if (fanin < 2)
+        fanin = 2;
+    if (fanin > MAX_FANIN)
+        fanin = MAX_FANIN;
+    /* The last run stays in memory if the merge's readers fit beside it;
+     * else everything goes to disk and the merge has the whole budget. */
+    uint64_t run_bytes = s->alen + s->n * 2 * sizeof(struct xs_ent);
+    bool keep = s->n > 0 && s->nruns + 1 <= fanin && s->nruns * PER_RUN + run_bytes <= s->budget;
+    if (keep) {
+        sort_run(s);
+        free(s->tmp);
+        s->tmp = NULL;
+        s->tcap = 0;
+    } else {
+        if (s->n > 0)
+            spill(s);
+        free(s->arena);
+        free(s->ent);
+        free(s->tmp);
+        s->arena = NULL;
+        s->ent = s->tmp = NULL;
+        s->acap = s->ecap = s->tcap = 0;
+        s->n = 0;
+    }
+    while (s->nruns > fanin) {
+        size_t out = 0;
+        for (size_t i = 0; i < s->nruns; i += fanin) {
+            size_t k = s->nruns - i < fanin ? s->nruns - i : fanin;
+            s->runs[out++] = k == 1 ? s->runs[i] : merge_group(s, i, k);
+        }
+        s->nruns = out;
+    }
+    merge_open(s, &s->m, s->runs, s->nruns, keep);
+    /* The merge owns the paths now. */
+    s->nruns = 0;
+}
+
+bool xs_next(xs *s, const char **rec, size_t *len)
+{
+    CHECK(s->finished);
+    if (s->in_memory) {
+        if (s->pos >= s->n)
+            return false;
+        if (s->pos + PREFETCH < s->n)
+            __builtin_prefetch(s->arena + s->ent[s->pos + PREFETCH].off);
+        const struct xs_ent *e = &s->ent[s->pos++];
+        *rec = s->arena + e->off;
+        *len = e->len;
+        return true;
+    }
+    return merge_next(s, &s->m, rec, len);
+}
+
+uint64_t xs_runs(const xs *s) { return s->spilled; }
+
+void xs_free(xs *s)
+{
+    if (!s)
+        return;
+    merge_close(&s->m);
+    for (size_t i = 0; i < s->nruns; i++) {
+        unlink(s->runs[i]);
+        free(s->runs[i]);
+    }
+    if (s->dir) {
+        remove_dir(s->dir);
+        for (int i = 0; i < MAX_DIRS; i++)
+            if (dirs[i] == s->dir)
+                dirs[i] = NULL;
+        free(s->dir);
+    }
+    free(s->runs);
+    free(s->arena);
+    free(s->ent);
+    free(s->tmp);
+    free(s->kind);
+    free(s->tmpdir);
+    free(s);
+}
