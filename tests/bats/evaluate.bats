@@ -285,7 +285,7 @@ roi 1.0"
   run -0 cmp m.mpz before.mpz
   assert [ ! -e r.html ]
   run -1 --separate-stderr promo-evaluate --task report seed.mpz
-  assert_equal "$stderr" 'promo-evaluate: seed.mpz: expected a stream of kind "metrics" (made by promo-evaluate), got "rows"'
+  assert_equal "$stderr" 'promo-evaluate: seed.mpz: expected a stream of kind "metrics" (made by promo-evaluate, or the --report, --summary or --profile of another program), got "rows"'
 }
 
 @test "--compare shows every change; --fail-on-regression knows which way is better" {

@@ -86,9 +86,15 @@ Try 'promo-synth --help' for more information."
   assert_equal "$stderr" 'promo-synth: ev.mpz: expected a stream of kind "world" (made by promo-synth world), got "events"'
   [ ! -e out.mpz ] || fail "a failed run left out.mpz"
 
-  printf '51,pct10,false\n' | plan_from_csv p.mpz
+  printf '0,pct10,false\n' | plan_from_csv p.mpz
   run -1 --separate-stderr promo-synth respond --world w.mpz --plan p.mpz --start 2024-01-15 --campaign 3 -o out.mpz
-  assert_equal "$stderr" 'promo-synth: p.mpz: record 1: field "user": no user 51 in the world (users are 1 to 50)'
+  assert_equal "$stderr" 'promo-synth: p.mpz: record 1: field "user": no user 0 in the world (users are 1 to 50)'
+  [ ! -e out.mpz ] || fail "a failed run left out.mpz"
+  # Ids past the world's users are the log's bots: no customers, no events.
+  printf '51,pct10,false\n' | plan_from_csv p.mpz
+  run -0 --separate-stderr promo-synth respond --world w.mpz --plan p.mpz --start 2024-01-15 --campaign 3 -o out.mpz
+  assert_equal "$stderr" "promo-synth: warning: p.mpz: 1 users of the plan are not in the world (bots of the log's dirt): they make no events"
+  rm out.mpz
   printf '1,pct10,false\n2,pct15,false\n' | plan_from_csv p.mpz
   run -1 --separate-stderr promo-synth respond --world w.mpz --plan p.mpz --start 2024-01-15 --campaign 3
   assert_equal "$stderr" 'promo-synth: p.mpz: record 2: field "offer": unknown offer "pct15" (not in the offer table)'
