@@ -97,6 +97,21 @@ uint64_t cli_size(const char *opt, const char *s)
     return (uint64_t)v << shift;
 }
 
+int cli_choice(const char *opt, const char *arg, const char *const *choices)
+{
+    int n = 0;
+    for (; choices[n]; n++)
+        if (strcmp(arg, choices[n]) == 0)
+            return n;
+    char list[512] = "";
+    for (int i = 0; i < n; i++) {
+        const char *sep = i == 0 ? "" : i == n - 1 ? " or " : ", ";
+        strncat(list, sep, sizeof list - strlen(list) - 1);
+        strncat(list, choices[i], sizeof list - strlen(list) - 1);
+    }
+    die_usage("%s: expected %s, got \"%s\"", opt, list, arg);
+}
+
 char **cli_list(const char *s, int *n)
 {
     int count = 1;

@@ -36,6 +36,9 @@ long long cli_int(const char *opt, const char *s, long long min, long long max);
 double cli_f64(const char *opt, const char *s, double min, double max);
 /* A size with an optional K, M or G suffix (powers of 1024). */
 uint64_t cli_size(const char *opt, const char *s);
+/* The index of arg among the NULL-terminated choices; dies with
+ * "OPT: expected a, b or c, got "arg"" when it is none of them. */
+int cli_choice(const char *opt, const char *arg, const char *const *choices);
 /* Split "a,b,c" into a NULL-terminated array of strings (one allocation). */
 char **cli_list(const char *s, int *n);
 

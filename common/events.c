@@ -23,7 +23,7 @@ const char *const ev_reason_names[EV_NREASONS] = {
     "bad_discount", "out_of_window", "duplicate", "near_duplicate", "bot",
 };
 
-const char *const ev_ts_format_names[4] = {"auto", "unix", "unix-ms", "iso"};
+const char *const ev_ts_format_names[5] = {"auto", "unix", "unix-ms", "iso", NULL};
 
 #define EV_MAX_TS INT64_C(253402300800)   /* 10000-01-01 */
 

@@ -124,7 +124,7 @@ enum ev_reason {
 extern const char *const ev_reason_names[EV_NREASONS];
 
 enum ev_ts_format { EV_TS_AUTO, EV_TS_UNIX, EV_TS_UNIX_MS, EV_TS_ISO };
-extern const char *const ev_ts_format_names[4];
+extern const char *const ev_ts_format_names[5];   /* NULL-terminated */
 
 #define EV_MAX_MAP 64
 

@@ -365,11 +365,8 @@ static void emit_record(struct cat *c, rs *r, ws *w)
 
 static enum fmt parse_format(const char *s)
 {
-    static const char *names[] = {"csv", "tsv", "jsonl", "table", "mpz"};
-    for (int i = 0; i < 5; i++)
-        if (strcmp(s, names[i]) == 0)
-            return (enum fmt)i;
-    die_usage("--format: expected csv, tsv, jsonl, table or mpz, got \"%s\"", s);
+    static const char *const names[] = {"csv", "tsv", "jsonl", "table", "mpz", NULL};
+    return (enum fmt)cli_choice("--format", s, names);
 }
 
 int main(int argc, char **argv)

@@ -68,7 +68,7 @@ enum {
     O_TMPDIR,
 };
 enum sess_mode { SESS_AUTO, SESS_ALWAYS, SESS_NEVER };
-static const char *const sess_names[] = {"auto", "always", "never"};
+static const char *const sess_names[] = {"auto", "always", "never", NULL};
 
 /* A held record of the current user: its place in the hold buffer. */
 struct held {
@@ -203,15 +203,9 @@ static void parse_options(struct clean *c, int argc, char **argv)
                 die_usage("--default-event: expected view, wish, cart, purchase, treat or control, got \"%s\"",
                           optarg);
             break;
-        case O_TS_FORMAT: {
-            int f = 0;
-            while (f < 4 && strcmp(optarg, ev_ts_format_names[f]) != 0)
-                f++;
-            if (f == 4)
-                die_usage("--ts-format: expected auto, unix, unix-ms or iso, got \"%s\"", optarg);
-            c->rules.ts_format = (enum ev_ts_format)f;
+        case O_TS_FORMAT:
+            c->rules.ts_format = (enum ev_ts_format)cli_choice("--ts-format", optarg, ev_ts_format_names);
             break;
-        }
         case O_SINCE: c->rules.since = time_opt("--since", optarg); c->rules.has_since = true; break;
         case O_UNTIL: c->rules.until = time_opt("--until", optarg); c->rules.has_until = true; break;
         case O_DEDUP: c->dedup_window = duration_opt("--dedup-window", optarg); break;
@@ -221,15 +215,9 @@ static void parse_options(struct clean *c, int argc, char **argv)
             if (c->session_gap == 0)
                 die_usage("--session-gap: expected a duration above 0, got \"%s\"", optarg);
             break;
-        case O_SESSIONIZE: {
-            int m = 0;
-            while (m < 3 && strcmp(optarg, sess_names[m]) != 0)
-                m++;
-            if (m == 3)
-                die_usage("--sessionize: expected auto, always or never, got \"%s\"", optarg);
-            c->sess_mode = (enum sess_mode)m;
+        case O_SESSIONIZE:
+            c->sess_mode = (enum sess_mode)cli_choice("--sessionize", optarg, sess_names);
             break;
-        }
         case O_PSEUDO: c->pseudonymize = true; break;
         case O_KEY_FILE: c->key_file = optarg; break;
         case O_REJECTS: c->rejects_path = optarg; break;

@@ -66,7 +66,7 @@ enum {
     O_CAMPAIGN_DAYS, O_FIT_STATS, O_SCALING, O_STATS,
 };
 enum view { V_USERS, V_SEQUENCES, V_INTERACTIONS, V_EXAMPLES };
-static const char *const view_names[] = {"users", "sequences", "interactions", "examples"};
+static const char *const view_names[] = {"users", "sequences", "interactions", "examples", NULL};
 enum { H_NONE, H_LAST, H_TIME };
 static const char *const holdout_names[] = {"none", "last", "time"};
 enum { L_AUTO, L_YES, L_NO };
@@ -197,15 +197,9 @@ static void parse_options(struct feat *f, int argc, char **argv)
     int opt;
     while ((opt = getopt_long(argc, argv, ":o:q", longopts, NULL)) != -1) {
         switch (opt) {
-        case O_VIEW: {
-            int v = 0;
-            while (v < 4 && strcmp(optarg, view_names[v]) != 0)
-                v++;
-            if (v == 4)
-                die_usage("--view: expected users, sequences, interactions or examples, got \"%s\"", optarg);
-            f->view = (enum view)v;
+        case O_VIEW:
+            f->view = (enum view)cli_choice("--view", optarg, view_names);
             break;
-        }
         case O_ASOF:
             if (!ev_parse_time(optarg, &f->asof))
                 die_usage("--asof: expected unix seconds or an ISO-8601 time such as 2024-01-22, got \"%s\"",
@@ -213,16 +207,12 @@ static void parse_options(struct feat *f, int argc, char **argv)
             f->asof_given = true;
             break;
         case O_LABEL_DAYS: f->label_days = days_opt("--label-days", optarg, true); break;
-        case O_LABELS:
-            if (strcmp(optarg, "auto") == 0)
-                f->labels_mode = L_AUTO;
-            else if (strcmp(optarg, "yes") == 0)
-                f->labels_mode = L_YES;
-            else if (strcmp(optarg, "no") == 0)
-                f->labels_mode = L_NO;
-            else
-                die_usage("--labels: expected auto, yes or no, got \"%s\"", optarg);
+        case O_LABELS: {
+            static const char *const modes[] = {"auto", "yes", "no", NULL};
+            static const int map[] = {L_AUTO, L_YES, L_NO};
+            f->labels_mode = map[cli_choice("--labels", optarg, modes)];
             break;
+        }
         case O_CATEGORIES:
             free(f->cats);
             f->cats = cli_list(optarg, &f->ncats);

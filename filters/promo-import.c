@@ -52,7 +52,7 @@ static const char help[] =
 "  promo-import --kind events --types user=string -o events.mpz events.csv.gz\n";
 
 enum fmt { F_CSV, F_TSV, F_JSONL };
-static const char *const fmt_names[] = {"csv", "tsv", "jsonl"};
+static const char *const fmt_names[] = {"csv", "tsv", "jsonl", NULL};
 enum ctype { T_AUTO, T_INT, T_FLOAT, T_STRING, T_BOOL };
 static const char *const type_names[] = {"auto", "int", "float", "string", "bool"};
 
@@ -241,11 +241,7 @@ static void parse_options(struct import *m, int argc, char **argv)
         switch (opt) {
         case O_KIND: m->kind = optarg; break;
         case O_FORMAT:
-            for (m->fmt = F_CSV; m->fmt <= F_JSONL; m->fmt++)
-                if (strcmp(optarg, fmt_names[m->fmt]) == 0)
-                    break;
-            if (m->fmt > F_JSONL)
-                die_usage("--format: expected csv, tsv or jsonl, got \"%s\"", optarg);
+            m->fmt = cli_choice("--format", optarg, fmt_names);
             fmt_given = true;
             break;
         case O_DELIM: m->delim = parse_delim(optarg); delim_given = csv_only = true; break;

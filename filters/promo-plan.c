@@ -804,16 +804,12 @@ static void parse_args(struct planner *pl, int argc, char **argv)
             plan_rules_cap(&pl->rules, optarg);
             pl->cap_arg = optarg;
             break;
-        case O_METHOD:
-            if (strcmp(optarg, "auto") == 0)
-                pl->method = M_AUTO;
-            else if (strcmp(optarg, "uplift") == 0)
-                pl->method = M_UPLIFT;
-            else if (strcmp(optarg, "segment-effects") == 0)
-                pl->method = M_EFFECTS;
-            else
-                die_usage("--method: expected auto, uplift or segment-effects, got \"%s\"", optarg);
+        case O_METHOD: {
+            static const char *const methods[] = {"auto", "uplift", "segment-effects", NULL};
+            static const int map[] = {M_AUTO, M_UPLIFT, M_EFFECTS};
+            pl->method = map[cli_choice("--method", optarg, methods)];
             break;
+        }
         case O_EFFECTS: pl->effects_path = optarg; break;
         case O_TRUTH: pl->truth_path = optarg; break;
         case O_SOLVER:
