@@ -50,6 +50,16 @@ ofile *of_open(const char *path)
         of->fp = stdout;
         return of;
     }
+    /* A device or a pipe (-o /dev/null, a FIFO) is written as it is:
+     * renaming a temporary file over it would replace it by a file. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        of->path = xstrdup(path);
+        of->fp = fopen(path, "wb");
+        if (!of->fp)
+            die_errno("%s", path);
+        return of;
+    }
     if (!hook_set) {
         diag_on_exit(remove_tmps);
         hook_set = true;
@@ -97,6 +107,11 @@ void of_commit(ofile *of)
     if (fclose(of->fp) != 0)
         die_errno("%s: write error", of->path);
     of->fp = NULL;
+    if (!of->tmp) {   /* a device or a pipe, written in place */
+        free(of->path);
+        free(of);
+        return;
+    }
     if (rename(of->tmp, of->path) != 0)
         die_errno("%s: cannot rename %s into place", of->path, of->tmp);
     track(of->tmp, false);
@@ -111,6 +126,11 @@ void of_abort(ofile *of)
         return;
     if (of->fp)
         fclose(of->fp);
+    if (!of->tmp) {
+        free(of->path);
+        free(of);
+        return;
+    }
     unlink(of->tmp);
     track(of->tmp, false);
     free(of->tmp);
