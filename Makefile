@@ -93,7 +93,7 @@ nightly:
 # The README's test command: unit tests, then bats tests; last line "N passed, N failed".
 test: deps
 	$(Q)$(MAKE) --no-print-directory all units
-	$(Q)tests/run --bin $(abspath $(BIN)) --units $(abspath $(BUILD)/tests)
+	$(Q)PROMO_SANITIZE=$(if $(filter 1,$(SANITIZE)),1,0) tests/run --bin $(abspath $(BIN)) --units $(abspath $(BUILD)/tests)
 
 bench: deps
 	$(Q)tools/install-deps bench

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *prog = "promo";
 static bool quiet;
@@ -60,6 +61,12 @@ _Noreturn void diag_exit(int status)
     if (trap)
         longjmp(*trap, status ? status : EXIT_DATA);
     fflush(stdout);
+    fflush(stderr);
+    /* A failure ends here without atexit handlers: what it leaves is
+     * abandoned by design, like git's die (and LeakSanitizer then checks
+     * only the runs that finish). */
+    if (status != EXIT_OK)
+        _exit(status);
     exit(status);
 }
 
