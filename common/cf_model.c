@@ -347,23 +347,7 @@ static const msgpack_object *array_of(rs *r, const msgpack_object *rec, const ch
 
 static void f32s(rs *r, const msgpack_object *rec, const char *k, float *out, size_t n)
 {
-    const msgpack_object *a = array_of(r, rec, k, n);
-    for (size_t i = 0; i < n; i++) {
-        const msgpack_object *e = &a->via.array.ptr[i];
-        double v;
-        if (e->type == MSGPACK_OBJECT_FLOAT32 || e->type == MSGPACK_OBJECT_FLOAT64)
-            v = e->via.f64;
-        else if (e->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-            v = (double)e->via.u64;
-        else if (e->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-            v = (double)e->via.i64;
-        else
-            rs_die(r, "field \"%s\": element %zu: expected a number, got %s", k, i,
-                   mp_type_name(e));
-        if (!isfinite(v))
-            rs_die(r, "field \"%s\": element %zu: not a finite number", k, i);
-        out[i] = (float)v;
-    }
+    rec_obj_f32s(r, array_of(r, rec, k, n), k, out, n);
 }
 
 /* Offsets [n + 1]: from 0, never decreasing; returns the last. */

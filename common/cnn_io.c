@@ -161,24 +161,7 @@ static int ints_of(rs *r, const msgpack_object *rec, const char *key, int *out, 
 
 static void floats_of(rs *r, const msgpack_object *o, const char *key, float *out, size_t n)
 {
-    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != n)
-        rs_die(r, "field \"%s\": expected an array of %zu numbers", key, n);
-    for (size_t i = 0; i < n; i++) {
-        const msgpack_object *e = &o->via.array.ptr[i];
-        double v;
-        if (e->type == MSGPACK_OBJECT_FLOAT32 || e->type == MSGPACK_OBJECT_FLOAT64)
-            v = e->via.f64;
-        else if (e->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-            v = (double)e->via.u64;
-        else if (e->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-            v = (double)e->via.i64;
-        else
-            rs_die(r, "field \"%s\": element %zu: expected a number, got %s", key, i,
-                   mp_type_name(e));
-        if (!isfinite(v))
-            rs_die(r, "field \"%s\": element %zu: not a finite number", key, i);
-        out[i] = (float)v;
-    }
+    rec_obj_f32s(r, o, key, out, n);
 }
 
 static void str_into(rs *r, const msgpack_object *o, const char *key, char *out, size_t cap)

@@ -140,6 +140,16 @@ void rec_f32s(rs *r, const char *key, float *out, size_t n)
     copy_f32(r, key, a, out);
 }
 
+void rec_obj_f32s(rs *r, const msgpack_object *o, const char *name, float *out, size_t n)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != n)
+        rs_die(r, "field \"%s\": expected an array of %zu numbers", name, n);
+    copy_f32(r, name, o, out);
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(out[i]))
+            rs_die(r, "field \"%s\": element %zu: not a finite number", name, i);
+}
+
 size_t rec_f32v(rs *r, const char *key, float **out, size_t *cap)
 {
     const msgpack_object *a = need_array(r, key);

@@ -27,6 +27,9 @@ size_t rec_str(rs *r, const char *key, const char **ptr);
 bool rec_opt_str(rs *r, const char *key, const char **ptr, size_t *len);
 /* A numeric array of exactly n elements into out. */
 void rec_f32s(rs *r, const char *key, float *out, size_t n);
+/* The same for a value already found (a nested field of a model record):
+ * o must be an array of exactly n finite numbers; name is for messages. */
+void rec_obj_f32s(rs *r, const msgpack_object *o, const char *name, float *out, size_t n);
 /* A numeric array of any length: returns its length, elements into *out
  * (grown as needed; *cap tracks its size). */
 size_t rec_f32v(rs *r, const char *key, float **out, size_t *cap);
