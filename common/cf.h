@@ -297,6 +297,14 @@ void cf_similar_block(struct cf_ranker *rk, const int64_t *items, int n);
 /* The model's score of one (user, item) pair (-1: unknown), *cold when a
  * fallback was used: mf the predicted rating, the others the ranking score. */
 double cf_predict(const struct cf_model *m, int64_t u, int64_t i, bool *cold);
+/* Top-k heaps, shared by ranking and item neighbours: (s, i) is better
+ * than (t, j) when its score is higher, ties by lower index; cf_heap_sift
+ * restores a heap of n whose root is the worst entry kept. */
+static inline bool cf_better(float s, uint32_t i, float t, uint32_t j)
+{
+    return s > t || (s == t && i < j);
+}
+void cf_heap_sift(uint32_t *idx, float *val, int n, int i);
 /* The k best of s[0 .. n) (-INFINITY entries skipped), best first, ties by
  * lower index: writes idx and val, returns how many (<= k). */
 int cf_topk(uint32_t *idx, float *val, const float *s, uint32_t n, int k);

@@ -29,33 +29,6 @@ struct knn_job {
     int *count;                 /* [nitems] */
 };
 
-/* Is (s, i) better than (t, j): higher score, then lower index. */
-static inline bool better(float s, uint32_t i, float t, uint32_t j)
-{
-    return s > t || (s == t && i < j);
-}
-
-/* Sift down in a heap whose root is the worst kept entry. */
-static void heap_sift(uint32_t *idx, float *val, int n, int i)
-{
-    for (;;) {
-        int l = 2 * i + 1, w = i;
-        if (l < n && better(val[w], idx[w], val[l], idx[l]))
-            w = l;
-        if (l + 1 < n && better(val[w], idx[w], val[l + 1], idx[l + 1]))
-            w = l + 1;
-        if (w == i)
-            return;
-        uint32_t ti = idx[i];
-        idx[i] = idx[w];
-        idx[w] = ti;
-        float tv = val[i];
-        val[i] = val[w];
-        val[w] = tv;
-        i = w;
-    }
-}
-
 static void knn_items(void *ctx, size_t lo, size_t hi, int worker)
 {
     const struct knn_job *jb = ctx;
@@ -89,16 +62,16 @@ static void knn_items(void *ctx, size_t lo, size_t hi, int worker)
                 n++;
                 if (n == jb->k)
                     for (int i = n / 2; i-- > 0;)
-                        heap_sift(idx, val, n, i);
-            } else if (better(s, b, val[0], idx[0])) {
+                        cf_heap_sift(idx, val, n, i);
+            } else if (cf_better(s, b, val[0], idx[0])) {
                 idx[0] = b;
                 val[0] = s;
-                heap_sift(idx, val, n, 0);
+                cf_heap_sift(idx, val, n, 0);
             }
         }
         if (n < jb->k)
             for (int i = n / 2; i-- > 0;)
-                heap_sift(idx, val, n, i);
+                cf_heap_sift(idx, val, n, i);
         /* Best first: pop the worst to the end. */
         for (int end = n; end-- > 1;) {
             uint32_t ti = idx[0];
@@ -107,7 +80,7 @@ static void knn_items(void *ctx, size_t lo, size_t hi, int worker)
             float tv = val[0];
             val[0] = val[end];
             val[end] = tv;
-            heap_sift(idx, val, end, 0);
+            cf_heap_sift(idx, val, end, 0);
         }
         jb->count[a] = n;
     }

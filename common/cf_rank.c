@@ -32,19 +32,13 @@
 
 /* ---- top-K ---------------------------------------------------------------------- */
 
-static inline bool better(float s, uint32_t i, float t, uint32_t j)
-{
-    return s > t || (s == t && i < j);
-}
-
-/* A heap whose root is the worst entry kept. */
-static void sift(uint32_t *idx, float *val, int n, int i)
+void cf_heap_sift(uint32_t *idx, float *val, int n, int i)
 {
     for (;;) {
         int l = 2 * i + 1, w = i;
-        if (l < n && better(val[w], idx[w], val[l], idx[l]))
+        if (l < n && cf_better(val[w], idx[w], val[l], idx[l]))
             w = l;
-        if (l + 1 < n && better(val[w], idx[w], val[l + 1], idx[l + 1]))
+        if (l + 1 < n && cf_better(val[w], idx[w], val[l + 1], idx[l + 1]))
             w = l + 1;
         if (w == i)
             return;
@@ -72,14 +66,14 @@ int cf_topk(uint32_t *idx, float *val, const float *s, uint32_t n, int k)
         m++;
     }
     for (int j = m / 2; j-- > 0;)
-        sift(idx, val, m, j);
+        cf_heap_sift(idx, val, m, j);
     if (m == k) {
         for (; i < n; i++) {
             /* Later indices lose ties, so only a strictly higher score enters. */
             if (s[i] > val[0]) {
                 idx[0] = i;
                 val[0] = s[i];
-                sift(idx, val, m, 0);
+                cf_heap_sift(idx, val, m, 0);
             }
         }
     }
@@ -90,7 +84,7 @@ int cf_topk(uint32_t *idx, float *val, const float *s, uint32_t n, int k)
         float tv = val[0];
         val[0] = val[end];
         val[end] = tv;
-        sift(idx, val, end, 0);
+        cf_heap_sift(idx, val, end, 0);
     }
     return m;
 }
