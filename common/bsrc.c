@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <zlib.h>
 
 #include "diag.h"
+#include "pipesize.h"
 #include "xalloc.h"
 
 #define IN_CHUNK (256 * 1024)
@@ -19,6 +21,22 @@
  * the precise message for a truncated or corrupt one. */
 #define FAST_IN (2 * 1024 * 1024)
 #define FAST_OUT (4 * 1024 * 1024)
+/* A gzip input is decoded one step ahead on a second thread, into a ring
+ * of blocks, so decompression overlaps the caller's parsing: decoding is
+ * most of a reader's time at level 1.  Plain input needs no thread. */
+#define AHEAD_SLOTS 4
+#define AHEAD_BLOCK (256 * 1024)
+
+struct ahead {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned char *buf[AHEAD_SLOTS];
+    long len[AHEAD_SLOTS];      /* bytes in a filled slot; 0 the end, -1 an error */
+    uint64_t filled, taken;     /* slots filled by the decoder, taken by the reader */
+    size_t pos;                 /* the reader's position in its slot */
+    bool stop;
+};
 
 struct bsrc {
     int fd;
@@ -30,12 +48,12 @@ struct bsrc {
     size_t fast_pos, fast_len;
     bool eof;               /* fd returned 0 */
     bool in_gzip;           /* inside a gzip member */
-    bool seen_gzip;
     bool z_ready;
     z_stream z;
-    uint64_t in_bytes;
     bool failed;            /* err is set; reported at the next read */
     char err[160];
+    bool started;           /* the first read chose the thread or not */
+    struct ahead *ahead;    /* the decoding thread, for gzip input */
 };
 
 bsrc *bs_open(const char *path)
@@ -44,6 +62,7 @@ bsrc *bs_open(const char *path)
     if (strcmp(path, "-") == 0) {
         bs->fd = 0;
         bs->name = xstrdup("stdin");
+        pipe_grow(0);
     } else {
         bs->fd = open(path, O_RDONLY);
         if (bs->fd < 0)
@@ -57,8 +76,6 @@ bsrc *bs_open(const char *path)
 
 const char *bs_name(const bsrc *bs) { return bs->name; }
 const char *bs_error(const bsrc *bs) { return bs->err; }
-bool bs_was_gzip(const bsrc *bs) { return bs->seen_gzip; }
-uint64_t bs_in_bytes(const bsrc *bs) { return bs->in_bytes; }
 
 /* Read until want bytes are unread or the input ends, keeping unread
  * bytes.  Returns -1 on error. */
@@ -74,7 +91,12 @@ static int fill_to(bsrc *bs, size_t want)
         bs->in_cap = want;
     }
     while (!bs->eof && bs->in_len < want) {
+        /* The decoding thread may be cancelled only while it waits here. */
+        if (bs->ahead)
+            pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
         ssize_t r = read(bs->fd, bs->in + bs->in_len, bs->in_cap - bs->in_len);
+        if (bs->ahead)
+            pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
@@ -84,7 +106,6 @@ static int fill_to(bsrc *bs, size_t want)
         if (r == 0)
             bs->eof = true;
         bs->in_len += (size_t)r;
-        bs->in_bytes += (uint64_t)r;
     }
     return 0;
 }
@@ -116,7 +137,6 @@ static int try_fast(bsrc *bs)
     bs->in_pos += used_in;
     bs->fast_pos = 0;
     bs->fast_len = used_out;
-    bs->seen_gzip = true;
     return 1;
 }
 
@@ -139,7 +159,6 @@ static int begin_member(bsrc *bs)
     }
     bs->z_ready = true;
     bs->in_gzip = true;
-    bs->seen_gzip = true;
     return 0;
 }
 
@@ -178,14 +197,12 @@ static long read_gzip(bsrc *bs, unsigned char *out, size_t n)
     return got || !bs->failed ? (long)got : -1;
 }
 
-long bs_read(bsrc *bs, void *buf, size_t n)
+/* Decode up to n bytes: bs_read's work, on whichever thread does it. */
+static long decode(bsrc *bs, unsigned char *out, size_t n)
 {
-    unsigned char *out = buf;
     size_t got = 0;
     if (bs->failed)
         return -1;
-    if (n > (1u << 30))
-        n = 1u << 30;
     while (got < n) {
         if (bs->fast_pos < bs->fast_len) {
             /* The rest of a member decoded whole. */
@@ -231,10 +248,115 @@ long bs_read(bsrc *bs, void *buf, size_t n)
     return (long)got;
 }
 
+static void *ahead_main(void *arg)
+{
+    bsrc *bs = arg;
+    struct ahead *a = bs->ahead;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+    for (;;) {
+        pthread_mutex_lock(&a->mu);
+        while (!a->stop && a->filled - a->taken == AHEAD_SLOTS)
+            pthread_cond_wait(&a->cv, &a->mu);
+        bool stop = a->stop;
+        pthread_mutex_unlock(&a->mu);
+        if (stop)
+            return NULL;
+        int s = (int)(a->filled % AHEAD_SLOTS);
+        long r = decode(bs, a->buf[s], AHEAD_BLOCK);
+        pthread_mutex_lock(&a->mu);
+        a->len[s] = r;
+        a->filled++;
+        pthread_cond_broadcast(&a->cv);
+        pthread_mutex_unlock(&a->mu);
+        if (r <= 0)
+            return NULL;   /* the end or an error: both stay in the last slot */
+    }
+}
+
+/* Start decoding ahead; without a thread, bs_read decodes in place. */
+static void ahead_start(bsrc *bs)
+{
+    struct ahead *a = xcalloc(1, sizeof *a);
+    for (int i = 0; i < AHEAD_SLOTS; i++)
+        a->buf[i] = xmalloc(AHEAD_BLOCK);
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->cv, NULL);
+    bs->ahead = a;
+    if (pthread_create(&a->thread, NULL, ahead_main, bs) == 0)
+        return;
+    bs->ahead = NULL;
+    for (int i = 0; i < AHEAD_SLOTS; i++)
+        free(a->buf[i]);
+    pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->cv);
+    free(a);
+}
+
+static void ahead_stop(struct ahead *a)
+{
+    pthread_mutex_lock(&a->mu);
+    a->stop = true;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    pthread_cancel(a->thread);   /* it may be blocked reading an idle pipe */
+    pthread_join(a->thread, NULL);
+    for (int i = 0; i < AHEAD_SLOTS; i++)
+        free(a->buf[i]);
+    pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->cv);
+    free(a);
+}
+
+/* Copy from the oldest filled slot (one slot per call: callers loop). */
+static long ahead_read(struct ahead *a, unsigned char *out, size_t n)
+{
+    pthread_mutex_lock(&a->mu);
+    while (a->filled == a->taken)
+        pthread_cond_wait(&a->cv, &a->mu);
+    pthread_mutex_unlock(&a->mu);
+    int s = (int)(a->taken % AHEAD_SLOTS);
+    if (a->len[s] <= 0)
+        return a->len[s];   /* kept, so later reads say the same */
+    size_t k = (size_t)a->len[s] - a->pos;
+    if (k > n)
+        k = n;
+    memcpy(out, a->buf[s] + a->pos, k);
+    a->pos += k;
+    if (a->pos == (size_t)a->len[s]) {
+        a->pos = 0;
+        pthread_mutex_lock(&a->mu);
+        a->taken++;
+        pthread_cond_broadcast(&a->cv);
+        pthread_mutex_unlock(&a->mu);
+    }
+    return (long)k;
+}
+
+long bs_read(bsrc *bs, void *buf, size_t n)
+{
+    if (n > (1u << 30))
+        n = 1u << 30;
+    if (!bs->started) {
+        bs->started = true;
+        int g = starts_gzip(bs);
+        if (g < 0) {
+            bs->failed = true;
+            return -1;
+        }
+        if (g)
+            ahead_start(bs);
+    }
+    if (bs->ahead)
+        return ahead_read(bs->ahead, buf, n);
+    return decode(bs, buf, n);
+}
+
 void bs_free(bsrc *bs)
 {
     if (!bs)
         return;
+    if (bs->ahead)
+        ahead_stop(bs->ahead);
     if (bs->z_ready)
         inflateEnd(&bs->z);
     libdeflate_free_decompressor(bs->dc);

@@ -20,9 +20,6 @@ const char *bs_name(const bsrc *bs);
  * with the reason in bs_error() (truncated or corrupt gzip, read error). */
 long bs_read(bsrc *bs, void *buf, size_t n);
 const char *bs_error(const bsrc *bs);
-/* Whether any gzip member was seen, and the compressed bytes consumed. */
-bool bs_was_gzip(const bsrc *bs);
-uint64_t bs_in_bytes(const bsrc *bs);
 void bs_free(bsrc *bs);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpput.h"
 #include "mpscan.h"
 #include "numfmt.h"
 
@@ -147,22 +148,29 @@ static uint64_t word(const char *s, size_t n)
     return w;
 }
 
-/* The schema field a key names, or -1. */
-static int field_of(const char *s, size_t n)
+static inline uint64_t load8(const char *s)
+{
+    uint64_t w;
+    memcpy(&w, s, 8);
+    return w;
+}
+
+/* The schema field a key names, or -1.  avail: the bytes readable from s
+ * (the rest of the record); with 8 of them the key is read by one load
+ * and a mask, which avoids a stall of small stores read back as a word. */
+static int field_of(const char *s, size_t n, size_t avail)
 {
 #define IS(name) (w == word(name, sizeof name - 1))
-    uint64_t w;
+    if (n < 2 || n > 8)
+        return -1;
+    uint64_t w = avail >= 8 ? load8(s) & (n == 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * n)) - 1)
+                            : word(s, n);
     switch (n) {
-    case 2: w = word(s, 2); return IS("ts") ? EV_F_TS : -1;
-    case 4:
-        w = word(s, 4);
-        return IS("user") ? EV_F_USER : IS("item") ? EV_F_ITEM : -1;
-    case 5:
-        w = word(s, 5);
-        return IS("event") ? EV_F_EVENT : IS("price") ? EV_F_PRICE : IS("offer") ? EV_F_OFFER : -1;
-    case 7: w = word(s, 7); return IS("session") ? EV_F_SESSION : -1;
+    case 2: return IS("ts") ? EV_F_TS : -1;
+    case 4: return IS("user") ? EV_F_USER : IS("item") ? EV_F_ITEM : -1;
+    case 5: return IS("event") ? EV_F_EVENT : IS("price") ? EV_F_PRICE : IS("offer") ? EV_F_OFFER : -1;
+    case 7: return IS("session") ? EV_F_SESSION : -1;
     case 8:
-        w = word(s, 8);
         return IS("category") ? EV_F_CATEGORY : IS("quantity") ? EV_F_QUANTITY : IS("discount") ? EV_F_DISCOUNT
              : IS("campaign") ? EV_F_CAMPAIGN : -1;
     }
@@ -242,7 +250,7 @@ bool ev_scan(const char *raw, size_t len, struct ev_raw *r, const char **why)
             goto bad;
         /* Decode straight into the field's slot (no copy of a local:
          * that stalls on store forwarding). */
-        int f = field_of(key.s, key.n);
+        int f = field_of(key.s, key.n, len - (size_t)(key.s - raw));
         struct ev_val *val = &scratch;
         if (f >= 0 && !r->present[f]) {
             r->present[f] = true;
@@ -356,52 +364,9 @@ const char *ev_id_text(const struct ev_id *id, char *buf, size_t *n)
 /* Bytes written straight, in MessagePack's smallest forms (what
  * msgpack-c's packer writes), several times faster than the packer's
  * callback per value. */
-static char *put_be(char *o, uint64_t v, int k)
-{
-    for (int i = k - 1; i >= 0; i--)
-        *o++ = (char)(v >> (8 * i));
-    return o;
-}
-
-static char *put_int(char *o, int64_t v)
-{
-    if (v >= 0) {
-        uint64_t u = (uint64_t)v;
-        if (u < 128) { *o++ = (char)u; return o; }
-        if (u < 256) { *o++ = (char)0xcc; return put_be(o, u, 1); }
-        if (u < 65536) { *o++ = (char)0xcd; return put_be(o, u, 2); }
-        if (u < (UINT64_C(1) << 32)) { *o++ = (char)0xce; return put_be(o, u, 4); }
-        *o++ = (char)0xcf;
-        return put_be(o, u, 8);
-    }
-    if (v >= -32) { *o++ = (char)(uint8_t)v; return o; }
-    if (v >= -128) { *o++ = (char)0xd0; return put_be(o, (uint64_t)v, 1); }
-    if (v >= -32768) { *o++ = (char)0xd1; return put_be(o, (uint64_t)v, 2); }
-    if (v >= INT32_MIN) { *o++ = (char)0xd2; return put_be(o, (uint64_t)v, 4); }
-    *o++ = (char)0xd3;
-    return put_be(o, (uint64_t)v, 8);
-}
-
-static char *put_str(char *o, const char *s, size_t n)
-{
-    if (n < 32) *o++ = (char)(0xa0 | n);
-    else if (n < 256) { *o++ = (char)0xd9; o = put_be(o, n, 1); }
-    else if (n < 65536) { *o++ = (char)0xda; o = put_be(o, n, 2); }
-    else { *o++ = (char)0xdb; o = put_be(o, n, 4); }
-    memcpy(o, s, n);
-    return o + n;
-}
-
-static char *put_f64(char *o, double d)
-{
-    uint64_t bits;
-    memcpy(&bits, &d, 8);
-    *o++ = (char)0xcb;
-    return put_be(o, bits, 8);
-}
-
 /* The keys as packed: a fixstr byte and the name. */
-static const char *const packed_keys[EV_NFIELDS] = {
+/* Padded, so a key can be compared as one 8-byte word (key_is). */
+static const char packed_keys[EV_NFIELDS][16] = {
     "\xa4user", "\xa4item", "\xa8" "category", "\xa5" "event", "\xa2ts", "\xa7session",
     "\xa5price", "\xa8quantity", "\xa8" "discount", "\xa8" "campaign", "\xa5offer",
 };
@@ -415,6 +380,21 @@ static char *put_key(char *o, int f)
 
 static const uint8_t type_name_len[EV_NTYPES] = {4, 4, 4, 8, 5, 7};
 
+/* Whether raw (avail bytes) starts with ev_pack's key f and a value byte.
+ * A fixed 8-byte load and a mask: a memcpy of a variable length compiles
+ * to a slow string move, which was most of promo-clean's time. */
+static inline bool key_is(const char *raw, size_t avail, int f)
+{
+    const char *key = packed_keys[f];
+    size_t k = packed_key_len[f];
+    if (avail <= k)
+        return false;
+    if (avail < 9)
+        return memcmp(raw, key, k) == 0;
+    uint64_t m = k >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * k)) - 1;
+    return ((load8(raw) ^ load8(key)) & m) == 0 && (k < 9 || raw[8] == key[8]);
+}
+
 /* ev_scan's fast path: false (r undefined) if the keys are not exactly
  * ev_pack's, in its order. */
 static bool scan_packed(const char *raw, size_t len, struct ev_raw *r)
@@ -422,11 +402,10 @@ static bool scan_packed(const char *raw, size_t len, struct ev_raw *r)
     const unsigned char *p = (const unsigned char *)raw;
     size_t pos = 1;
     for (int f = 0; f < EV_NFIELDS; f++) {
-        size_t k = packed_key_len[f], used;
-        if (len - pos <= k || raw[pos] != packed_keys[f][0] ||
-            word(raw + pos + 1, k - 1) != word(packed_keys[f] + 1, k - 1))
+        size_t used;
+        if (!key_is(raw + pos, len - pos, f))
             return false;
-        pos += k;
+        pos += packed_key_len[f];
         if (!decode(p, pos, len, &r->v[f], &used))
             return false;
         r->present[f] = true;
@@ -440,9 +419,9 @@ static bool scan_packed(const char *raw, size_t len, struct ev_raw *r)
 static char *put_id(char *o, const struct ev_id *id)
 {
     if (id->t == EV_INT)
-        return put_int(o, id->i);
+        return mpp_int(o, id->i);
     if (id->t == EV_STR)
-        return put_str(o, id->s, id->n);
+        return mpp_str(o, id->s, id->n);
     *o++ = (char)0xc0;
     return o;
 }
@@ -458,36 +437,60 @@ size_t ev_pack_bound(const struct ev_norm *e)
     return n + e->offer_n;
 }
 
-size_t ev_pack(char *out, const struct ev_norm *e)
+/* The eleven values in schema order, each after its key if keys. */
+static size_t pack(char *out, const struct ev_norm *e, bool keys)
 {
+#define KEY(f) (keys ? put_key(o, f) : o)
     char *o = out;
-    *o++ = (char)(0x80 | EV_NFIELDS);
-    o = put_key(o, EV_F_USER);
+    *o++ = (char)((keys ? 0x80 : 0x90) | EV_NFIELDS);
+    o = KEY(EV_F_USER);
     o = put_id(o, &e->user);
-    o = put_key(o, EV_F_ITEM);
+    o = KEY(EV_F_ITEM);
     o = put_id(o, &e->item);
-    o = put_key(o, EV_F_CATEGORY);
+    o = KEY(EV_F_CATEGORY);
     o = put_id(o, &e->category);
-    o = put_key(o, EV_F_EVENT);
-    o = put_str(o, ev_type_names[e->type], type_name_len[e->type]);
-    o = put_key(o, EV_F_TS);
-    o = put_int(o, e->ts);
-    o = put_key(o, EV_F_SESSION);
-    o = e->has_session ? put_int(o, e->session) : NIL(o);
-    o = put_key(o, EV_F_PRICE);
-    o = e->has_price ? put_f64(o, e->price) : NIL(o);
-    o = put_key(o, EV_F_QUANTITY);
-    o = e->has_quantity ? put_int(o, e->quantity) : NIL(o);
-    o = put_key(o, EV_F_DISCOUNT);
-    o = e->has_discount ? put_f64(o, e->discount) : NIL(o);
-    o = put_key(o, EV_F_CAMPAIGN);
-    o = e->has_campaign ? put_int(o, e->campaign) : NIL(o);
-    o = put_key(o, EV_F_OFFER);
-    o = e->offer ? put_str(o, e->offer, e->offer_n) : NIL(o);
+    o = KEY(EV_F_EVENT);
+    o = mpp_str(o, ev_type_names[e->type], type_name_len[e->type]);
+    o = KEY(EV_F_TS);
+    o = mpp_int(o, e->ts);
+    o = KEY(EV_F_SESSION);
+    o = e->has_session ? mpp_int(o, e->session) : NIL(o);
+    o = KEY(EV_F_PRICE);
+    o = e->has_price ? mpp_f64(o, e->price) : NIL(o);
+    o = KEY(EV_F_QUANTITY);
+    o = e->has_quantity ? mpp_int(o, e->quantity) : NIL(o);
+    o = KEY(EV_F_DISCOUNT);
+    o = e->has_discount ? mpp_f64(o, e->discount) : NIL(o);
+    o = KEY(EV_F_CAMPAIGN);
+    o = e->has_campaign ? mpp_int(o, e->campaign) : NIL(o);
+    o = KEY(EV_F_OFFER);
+    o = e->offer ? mpp_str(o, e->offer, e->offer_n) : NIL(o);
     return (size_t)(o - out);
+#undef KEY
 }
 
-size_t ev_pack_int(char *out, int64_t v) { return (size_t)(put_int(out, v) - out); }
+size_t ev_pack(char *out, const struct ev_norm *e) { return pack(out, e, true); }
+size_t ev_pack_values(char *out, const struct ev_norm *e) { return pack(out, e, false); }
+
+bool ev_scan_values(const char *raw, size_t len, struct ev_raw *r)
+{
+    const unsigned char *p = (const unsigned char *)raw;
+    if (len == 0 || p[0] != (0x90 | EV_NFIELDS))
+        return false;
+    size_t pos = 1;
+    for (int f = 0; f < EV_NFIELDS; f++) {
+        size_t used;
+        if (pos >= len || !decode(p, pos, len, &r->v[f], &used))
+            return false;
+        r->present[f] = true;
+        pos += used;
+    }
+    r->nkeys = EV_NFIELDS;
+    r->body = 1;
+    return true;
+}
+
+size_t ev_pack_int(char *out, int64_t v) { return (size_t)(mpp_int(out, v) - out); }
 
 void ev_unpack(const struct ev_raw *r, struct ev_norm *e)
 {

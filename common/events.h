@@ -94,6 +94,11 @@ struct ev_norm {
  * msgpack-c's packer would write (smallest forms). */
 size_t ev_pack_bound(const struct ev_norm *e);
 size_t ev_pack(char *out, const struct ev_norm *e);
+/* The same values without their keys: an array of eleven (a third of
+ * the bytes; promo-clean sorts these), and its reader (false if the bytes
+ * are not such an array). */
+size_t ev_pack_values(char *out, const struct ev_norm *e);
+bool ev_scan_values(const char *raw, size_t len, struct ev_raw *r);
 /* An integer in its smallest form (at most 9 bytes). */
 size_t ev_pack_int(char *out, int64_t v);
 /* The fields of a record ev_pack wrote, without checks (ev_read checks). */

@@ -1,5 +1,5 @@
-/* External merge sort: runs sorted in memory by radix, spilled as record
- * streams, merged with a heap. */
+/* External merge sort: runs sorted in memory by radix, spilled to private
+ * run files, merged with a heap. */
 #include "extsort.h"
 
 #include <dirent.h>
@@ -11,15 +11,31 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include "diag.h"
-#include "stream.h"
 #include "xalloc.h"
 
 /* Memory kept aside from the runs for the stream buffers: the input's
  * reader, the output's writer and a spill's writer. */
 #define RESERVE ((uint64_t)4 << 20)
-/* What one open run costs while merging: the reader's buffers. */
+/* A run file's read and write buffer, and what one open run costs while
+ * merging (its buffer and a little more). */
+#define RUN_BUF ((size_t)512 << 10)
 #define PER_RUN ((uint64_t)544 << 10)
+/* Each record in a run file: a frame of its length, class and two keys
+ * (so merging needs neither a MessagePack scan nor the key function), then
+ * its bytes.  Run files are private and short-lived, so they are not
+ * record streams: promo-cat never sees them. */
+#define FRAME 21
+
+/* A run file being written or read, through one buffer. */
+struct run_file {
+    int fd;
+    char *path;
+    char *buf;
+    size_t pos, len, cap;      /* reading: [pos, len) unread; writing: len used */
+};
 #define MAX_FANIN 512
 /* Records are read in sorted order, so at random places of the arena:
  * ask for the one this many ahead while copying this one. */
@@ -27,7 +43,7 @@
 
 /* One input of a merge: a run file, or the sorted run still in memory. */
 struct src {
-    rs *r;                     /* NULL for the run in memory */
+    struct run_file *f;        /* NULL for the run in memory */
     char *path;
     size_t pos;                /* the run in memory: the next entry */
     const char *rec;
@@ -46,7 +62,6 @@ struct merge {
 struct xs {
     uint64_t budget;           /* bytes for one run: records + 2 entries each */
     xs_key_fn *key;
-    char *kind;
     char *tmpdir;
     char *dir;                 /* private directory, made at the first spill */
     unsigned next_id;
@@ -283,26 +298,141 @@ static void push_run(xs *s, char *path)
     s->runs[s->nruns++] = path;
 }
 
-static ws *open_run(xs *s, char **path)
+static struct run_file *run_create(xs *s, char **path)
 {
+    struct run_file *f = xcalloc(1, sizeof *f);
     *path = xs_temp_path(s);
-    ws *w = ws_open(*path, 0);
-    ws_opt_str(w, "run", "sorted by promo extsort");
-    ws_header(w, s->kind);
-    return w;
+    f->path = *path;
+    f->fd = open(*path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (f->fd < 0)
+        die_errno("%s", *path);
+    f->cap = RUN_BUF;
+    f->buf = xmalloc(f->cap);
+    return f;
+}
+
+static void run_flush(struct run_file *f)
+{
+    size_t done = 0;
+    while (done < f->len) {
+        ssize_t w = write(f->fd, f->buf + done, f->len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            die_errno("%s", f->path);
+        done += (size_t)w;
+    }
+    f->len = 0;
+}
+
+static void put_u64(char *o, uint64_t v) { memcpy(o, &v, 8); }
+static uint64_t get_u64(const char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+static void run_put(struct run_file *f, const struct xs_ent *e, const char *rec)
+{
+    if (f->len + FRAME + e->len > f->cap) {
+        run_flush(f);
+        if (FRAME + e->len > f->cap) {
+            f->cap = FRAME + e->len;
+            f->buf = xrealloc(f->buf, f->cap);
+        }
+    }
+    char *o = f->buf + f->len;
+    uint32_t len = e->len;
+    memcpy(o, &len, 4);
+    o[4] = (char)e->cls;
+    put_u64(o + 5, e->k1);
+    put_u64(o + 13, e->k2);
+    memcpy(o + FRAME, rec, e->len);
+    f->len += FRAME + e->len;
+}
+
+/* Close a run file (flushing it when written); the path is not freed. */
+static void run_close(struct run_file *f, bool written)
+{
+    if (!f)
+        return;
+    if (written) {
+        run_flush(f);
+        if (close(f->fd) != 0)
+            die_errno("%s", f->path);
+    } else {
+        close(f->fd);
+    }
+    free(f->buf);
+    free(f);
+}
+
+static struct run_file *run_open(const char *path)
+{
+    struct run_file *f = xcalloc(1, sizeof *f);
+    f->path = (char *)path;
+    f->fd = open(path, O_RDONLY);
+    if (f->fd < 0)
+        die_errno("%s", path);
+    f->cap = RUN_BUF;
+    f->buf = xmalloc(f->cap);
+    return f;
+}
+
+/* Have at least want bytes unread; false at the end of the file. */
+static bool run_fill(struct run_file *f, size_t want)
+{
+    if (f->len - f->pos >= want)
+        return true;
+    memmove(f->buf, f->buf + f->pos, f->len - f->pos);
+    f->len -= f->pos;
+    f->pos = 0;
+    if (want > f->cap) {
+        f->cap = want;
+        f->buf = xrealloc(f->buf, f->cap);
+    }
+    while (f->len < want) {
+        ssize_t r = read(f->fd, f->buf + f->len, f->cap - f->len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            die_errno("%s", f->path);
+        if (r == 0)
+            break;
+        f->len += (size_t)r;
+    }
+    return f->len - f->pos >= want;
+}
+
+/* The next record of a run file and its entry; false at its end. */
+static bool run_get(struct run_file *f, struct xs_ent *e, const char **rec)
+{
+    if (!run_fill(f, FRAME)) {
+        if (f->len != f->pos)
+            die("%s: truncated sort run", f->path);
+        return false;
+    }
+    const char *p = f->buf + f->pos;
+    uint32_t len;
+    memcpy(&len, p, 4);
+    e->len = len;
+    e->cls = (uint8_t)p[4];
+    e->k1 = get_u64(p + 5);
+    e->k2 = get_u64(p + 13);
+    if (!run_fill(f, FRAME + (size_t)len))
+        die("%s: truncated sort run", f->path);
+    *rec = f->buf + f->pos + FRAME;
+    f->pos += FRAME + (size_t)len;
+    return true;
 }
 
 static void spill(xs *s)
 {
     sort_run(s);
     char *path;
-    ws *w = open_run(s, &path);
+    struct run_file *f = run_create(s, &path);
     for (size_t i = 0; i < s->n; i++) {
         if (i + PREFETCH < s->n)
             __builtin_prefetch(s->arena + s->ent[i + PREFETCH].off);
-        ws_raw(w, s->arena + s->ent[i].off, s->ent[i].len);
+        run_put(f, &s->ent[i], s->arena + s->ent[i].off);
     }
-    ws_close(w);
+    run_close(f, true);
     push_run(s, path);
     s->spilled++;
     s->alen = 0;
@@ -319,12 +449,11 @@ static void huge(void *p, size_t n)
         madvise((void *)a, (uintptr_t)p + n - a, MADV_HUGEPAGE);
 }
 
-xs *xs_new(uint64_t mem, const char *tmpdir, const char *kind, xs_key_fn *key)
+xs *xs_new(uint64_t mem, const char *tmpdir, xs_key_fn *key)
 {
     xs *s = xcalloc(1, sizeof *s);
     s->budget = mem > RESERVE + (1 << 20) ? mem - RESERVE : (1 << 20);
     s->key = key;
-    s->kind = xstrdup(kind);
     if (!tmpdir || !*tmpdir)
         tmpdir = getenv("TMPDIR");
     s->tmpdir = xstrdup(tmpdir && *tmpdir ? tmpdir : "/tmp");
@@ -393,10 +522,25 @@ static void sift_down(struct merge *m, size_t i)
     }
 }
 
+/* The key of a record with its entry: only a string's bytes need the
+ * record (and the key function). */
+static void entry_key(xs *s, const struct xs_ent *e, const char *rec, struct xs_key *key)
+{
+    if (e->cls == 1) {
+        s->key(rec, e->len, key);
+    } else {
+        key->cls = e->cls;
+        key->k1 = e->k1;
+        key->k2 = e->k2;
+        key->s = NULL;
+        key->slen = 0;
+    }
+}
+
 /* Read the source's next record; false when it has none. */
 static bool src_advance(xs *s, struct src *x)
 {
-    if (!x->r) {
+    if (!x->f) {
         if (x->pos >= s->n)
             return false;
         if (x->pos + PREFETCH < s->n)
@@ -404,27 +548,19 @@ static bool src_advance(xs *s, struct src *x)
         const struct xs_ent *e = &s->ent[x->pos++];
         x->rec = s->arena + e->off;
         x->len = e->len;
-        /* The entry has the key; only a string's bytes need the record. */
-        if (e->cls == 1) {
-            s->key(x->rec, x->len, &x->key);
-        } else {
-            x->key.cls = e->cls;
-            x->key.k1 = e->k1;
-            x->key.k2 = e->k2;
-            x->key.s = NULL;
-            x->key.slen = 0;
-        }
+        entry_key(s, e, x->rec, &x->key);
         return true;
     }
-    if (!rs_next(x->r)) {
-        rs_free(x->r);
-        x->r = NULL;
+    struct xs_ent e;
+    if (!run_get(x->f, &e, &x->rec)) {
+        run_close(x->f, false);
+        x->f = NULL;
         unlink(x->path);
         x->pos = SIZE_MAX;
         return false;
     }
-    x->rec = rs_raw(x->r, &x->len);
-    s->key(x->rec, x->len, &x->key);
+    x->len = e.len;
+    entry_key(s, &e, x->rec, &x->key);
     return true;
 }
 
@@ -442,7 +578,7 @@ static void merge_open(xs *s, struct merge *m, char **paths, size_t n, bool with
         struct src *x = &m->src[i];
         if (i < n) {
             x->path = paths[i];
-            x->r = rs_open((const char *const *)&x->path, 1, s->kind);
+            x->f = run_open(x->path);
         }
         if (src_advance(s, x))
             m->heap[m->nheap++] = i;
@@ -473,8 +609,8 @@ static void merge_close(struct merge *m)
 {
     for (size_t i = 0; i < m->nsrc; i++) {
         struct src *x = &m->src[i];
-        if (x->r && x->path) {
-            rs_free(x->r);
+        if (x->f && x->path) {
+            run_close(x->f, false);
             unlink(x->path);
         }
         free(x->path);
@@ -491,12 +627,15 @@ static char *merge_group(xs *s, size_t first, size_t n)
     struct merge m;
     merge_open(s, &m, s->runs + first, n, false);
     char *path;
-    ws *w = open_run(s, &path);
+    struct run_file *f = run_create(s, &path);
     const char *rec;
     size_t len;
-    while (merge_next(s, &m, &rec, &len))
-        ws_raw(w, rec, len);
-    ws_close(w);
+    while (merge_next(s, &m, &rec, &len)) {
+        const struct xs_key *k = &m.src[m.last].key;
+        struct xs_ent e = {k->k1, k->k2, 0, (uint32_t)len, k->cls};
+        run_put(f, &e, rec);
+    }
+    run_close(f, true);
     merge_close(&m);
     return path;
 }
@@ -587,7 +726,6 @@ void xs_free(xs *s)
     free(s->arena);
     free(s->ent);
     free(s->tmp);
-    free(s->kind);
     free(s->tmpdir);
     free(s);
 }

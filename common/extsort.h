@@ -3,8 +3,9 @@
  *
  * Records are copied into a run of at most `mem` bytes (their bytes plus
  * 64 bytes of sort entries each).  A full run is sorted in memory by a
- * radix sort on two 64-bit keys and written to a temporary file, a record
- * stream at level 0, in a private directory under tmpdir.  xs_finish then
+ * radix sort on two 64-bit keys and written to a temporary file in a
+ * private directory under tmpdir, each record framed with its length and
+ * keys (so the merge reads them back without parsing).  xs_finish then
  * merges the runs with a heap (k-way); when there are more runs than the
  * memory allows open at once (each open run holds about 512 KiB of read
  * buffers), groups of runs are merged into longer runs first.  Records
@@ -35,9 +36,8 @@ typedef void xs_key_fn(const char *rec, size_t len, struct xs_key *key);
 
 typedef struct xs xs;
 
-/* mem: the memory for records and entries; tmpdir: where runs go; kind:
- * the kind written in the runs' headers. */
-xs *xs_new(uint64_t mem, const char *tmpdir, const char *kind, xs_key_fn *key);
+/* mem: the memory for records and entries; tmpdir: where runs go. */
+xs *xs_new(uint64_t mem, const char *tmpdir, xs_key_fn *key);
 /* Add a record (copied).  May sort and spill a full run.  xs_add_key:
  * with its key already known (key->s is not used). */
 void xs_add(xs *s, const char *rec, size_t len);

@@ -1,5 +1,7 @@
 #include "mpscan.h"
 
+#include <pthread.h>
+
 /* Bytes that follow the type byte, for the fixed-size types (0 = special). */
 static uint64_t be(const unsigned char *p, int k)
 {
@@ -11,8 +13,63 @@ static uint64_t be(const unsigned char *p, int k)
 
 #define MAX_DEPTH 32   /* msgpack-c unpacks at most 32 nested containers */
 
+/* The whole size of a value given its type byte, for values whose size
+ * the byte alone tells (fixints, nil, booleans, numbers, fixstrs); 0 for
+ * containers and the types with a length field. */
+static unsigned char fixed_size[256];
+
+static void fixed_size_init(void)
+{
+    for (int b = 0; b < 256; b++) {
+        unsigned s = 0;
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+            s = 1;
+        else if (b >= 0xa0 && b <= 0xbf)
+            s = 1 + (b & 0x1f);
+        else if (b == 0xcc || b == 0xd0)
+            s = 2;
+        else if (b == 0xcd || b == 0xd1)
+            s = 3;
+        else if (b == 0xca || b == 0xce || b == 0xd2)
+            s = 5;
+        else if (b == 0xcb || b == 0xcf || b == 0xd3)
+            s = 9;
+        fixed_size[b] = (unsigned char)s;
+    }
+}
+
+/* Most records are one small map of scalars: walk it in a tight loop.
+ * Returns MP_BAD (meaning "not this shape") for anything else. */
+static enum mp_scan scan_flat_map(const unsigned char *p, size_t n, size_t *len)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, fixed_size_init);
+    size_t i = 1;
+    for (unsigned k = 2 * (p[0] & 0x0fu); k > 0; k--) {
+        if (i >= n)
+            return MP_MORE;
+        unsigned b = p[i], s;
+        /* Field names are fixstrs: their size needs no table load, which
+         * keeps the chain of dependent loads short. */
+        if ((b & 0xe0) == 0xa0)
+            s = 1 + (b & 0x1f);
+        else if (!(s = fixed_size[b]))
+            return MP_BAD;
+        i += s;
+    }
+    if (i > n)
+        return MP_MORE;
+    *len = i;
+    return MP_OK;
+}
+
 enum mp_scan mp_scan(const unsigned char *p, size_t n, size_t *len, const char **why)
 {
+    if (n > 0 && (p[0] & 0xf0) == 0x80) {
+        enum mp_scan s = scan_flat_map(p, n, len);
+        if (s != MP_BAD)
+            return s;
+    }
     /* pending[d]: objects still to read at nesting depth d. */
     uint64_t pending[MAX_DEPTH + 1];
     int depth = 0;

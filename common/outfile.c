@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "pipesize.h"
 #include "xalloc.h"
 
 struct ofile {
@@ -48,6 +49,7 @@ ofile *of_open(const char *path)
     ofile *of = xcalloc(1, sizeof *of);
     if (!path || strcmp(path, "-") == 0) {
         of->fp = stdout;
+        pipe_grow(STDOUT_FILENO);
         return of;
     }
     /* A device or a pipe (-o /dev/null, a FIFO) is written as it is:

@@ -113,8 +113,10 @@ struct clean {
     struct ev_raw raw;
     struct ev_norm e;
     char detail[512];
-    char *rec;                  /* a packed record */
+    char *rec;                  /* a packed record (values only, for the sort) */
     size_t reccap;
+    char *full;                 /* a record as written, with its keys */
+    size_t fullcap;
 
     /* the user being written */
     bool have_user;
@@ -328,14 +330,14 @@ static void write_reject(struct clean *c, const char *raw, size_t len, enum ev_r
 /* The sort key of a normalized record: user, then ts. */
 static void event_key(const char *rec, size_t len, struct xs_key *k)
 {
-    struct ev_val u;
-    int64_t ts;
-    CHECK(ev_user_ts(rec, len, &u, &ts));
-    if (u.t == EV_INT)
-        xs_key_int(k, u.i);
+    struct ev_raw raw;
+    CHECK(ev_scan_values(rec, len, &raw));
+    const struct ev_val *u = &raw.v[EV_F_USER];
+    if (u->t == EV_INT)
+        xs_key_int(k, u->i);
     else
-        xs_key_str(k, u.s, u.n);
-    k->k2 = xs_i64_order(ts);
+        xs_key_str(k, u->s, u->n);
+    k->k2 = xs_i64_order(raw.v[EV_F_TS].i);
 }
 
 static void clean_record(struct clean *c)
@@ -382,53 +384,49 @@ static void clean_record(struct clean *c)
     else
         xs_key_str(&key, e->user.s, e->user.n);
     key.k2 = xs_i64_order(e->ts);
-    xs_add_key(c->sort, c->rec, ev_pack(c->rec, e), &key);
+    /* Sorted without the keys: a third of the bytes to hold and spill. */
+    xs_add_key(c->sort, c->rec, ev_pack_values(c->rec, e), &key);
 }
 
 /* ---- writing: duplicates, bots, sessions ------------------------------------ */
 
-/* Read a record we packed (so no checks beyond its shape). */
-static void read_norm(const char *rec, size_t len, struct ev_raw *raw, struct ev_norm *e)
+/* Read a record we packed, with or without its keys (so no checks
+ * beyond its shape). */
+static void read_norm(const char *rec, size_t len, struct ev_norm *e)
 {
+    struct ev_raw raw;
     const char *why = "not a record";
-    if (!ev_scan(rec, len, raw, &why))
+    if (!ev_scan_values(rec, len, &raw) && !ev_scan(rec, len, &raw, &why))
         die("internal error: a sorted record does not read back: %s", why);
-    ev_unpack(raw, e);
+    ev_unpack(&raw, e);
 }
 
-/* Write one kept record, with a session when we assign them.  raw and e:
- * the record read (NULL: read it here). */
-static void emit(struct clean *c, const char *rec, size_t len, const struct ev_raw *rawp,
-                 const struct ev_norm *ep)
+/* The record as written (with its keys) in c->full; returns its length. */
+static size_t full_record(struct clean *c, const struct ev_norm *e)
 {
-    struct ev_raw raw_here;
-    struct ev_norm e_here;
-    if (!rawp) {
-        read_norm(rec, len, &raw_here, &e_here);
-        rawp = &raw_here;
-        ep = &e_here;
-    }
-    if (EV_BEHAVIOUR(ep->type)) {
-        bool gap = !c->have_prev || ep->ts - c->prev_ts > c->session_gap;
+    XGROW(c->full, c->fullcap, ev_pack_bound(e));
+    return ev_pack(c->full, e);
+}
+
+/* Write one kept record, with a session when we assign them. */
+static void emit(struct clean *c, const struct ev_norm *e0)
+{
+    struct ev_norm e = *e0;
+    if (EV_BEHAVIOUR(e.type)) {
+        bool gap = !c->have_prev || e.ts - c->prev_ts > c->session_gap;
         if (c->sessionize) {
             if (gap)
                 c->nsessions++, c->session_id++;
-            /* Splice the new session value into the bytes. */
-            const struct ev_val *s = &rawp->v[EV_F_SESSION];
-            XGROW(c->rec, c->reccap, len + 9);
-            memcpy(c->rec, rec, s->off);
-            size_t k = s->off + ev_pack_int(c->rec + s->off, c->session_id);
-            memcpy(c->rec + k, rec + s->off + s->len, len - s->off - s->len);
-            len = k + len - s->off - s->len;
-            rec = c->rec;
-        } else if (ep->has_session && (!c->have_prev || ep->session != c->prev_session)) {
+            e.has_session = true;
+            e.session = c->session_id;
+        } else if (e.has_session && (!c->have_prev || e.session != c->prev_session)) {
             c->nsessions++;
         }
         c->have_prev = true;
-        c->prev_ts = ep->ts;
-        c->prev_session = ep->session;
+        c->prev_ts = e.ts;
+        c->prev_session = e.session;
     }
-    ws_raw(c->out, rec, len);
+    ws_raw(c->out, c->full, full_record(c, &e));
     c->nout++;
     c->user_out = true;
 }
@@ -457,7 +455,9 @@ static void hold(struct clean *c, const char *rec, size_t len)
 static void release(struct clean *c, const char *rec, size_t len, bool bot)
 {
     if (!bot) {
-        emit(c, rec, len, NULL, NULL);
+        struct ev_norm e;
+        read_norm(rec, len, &e);
+        emit(c, &e);
         return;
     }
     snprintf(c->detail, sizeof c->detail,
@@ -617,9 +617,8 @@ static void remember(struct clean *c, const struct recent *me)
 
 static void sorted_record(struct clean *c, const char *rec, size_t len)
 {
-    struct ev_raw raw;
     struct ev_norm e;
-    read_norm(rec, len, &raw, &e);
+    read_norm(rec, len, &e);
     if (!c->have_user || !ev_id_eq(&c->user, &e.user)) {
         end_user(c);
         start_user(c, &e.user);
@@ -627,16 +626,16 @@ static void sorted_record(struct clean *c, const char *rec, size_t len)
     struct recent me;
     enum ev_reason r = dedup(c, &e, &me);
     if (r != EV_OK) {
-        write_reject(c, rec, len, r, c->detail);
+        write_reject(c, c->full, full_record(c, &e), r, c->detail);
         return;
     }
     remember(c, &me);
     if (EV_BEHAVIOUR(e.type))
         c->nbeh++;
     if (c->max_per_day > 0)
-        hold(c, rec, len);
+        hold(c, c->full, full_record(c, &e));
     else
-        emit(c, rec, len, &raw, &e);
+        emit(c, &e);
 }
 
 /* ---- main ------------------------------------------------------------------- */
@@ -656,7 +655,7 @@ static void open_streams(struct clean *c)
     c->in = rs_open(c->paths, c->npaths, "events");
     /* The records of one user held for the bot check share --mem. */
     c->hold_limit = c->max_per_day > 0 ? c->mem / 8 : 0;
-    c->sort = xs_new(c->mem - c->hold_limit, c->tmpdir, "events", event_key);
+    c->sort = xs_new(c->mem - c->hold_limit, c->tmpdir, event_key);
     prog_init(&c->prog, "records", c->cli.progress);
 }
 
@@ -784,6 +783,7 @@ static void cleanup(struct clean *c)
     rs_free(c->in);
     free(c->map);
     free(c->rec);
+    free(c->full);
     free(c->ubytes);
     free(c->recent);
     free(c->hbuf);

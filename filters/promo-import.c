@@ -15,6 +15,7 @@
 #include "csv.h"
 #include "diag.h"
 #include "json.h"
+#include "mpput.h"
 #include "numfmt.h"
 #include "progress.h"
 #include "rec.h"
@@ -145,7 +146,6 @@ struct import {
     /* one CSV record packed whole, then appended to the stream at once */
     char *rec;
     size_t reclen, reccap, keys_len;
-    msgpack_packer rpk;
 };
 
 /* ---- options ------------------------------------------------------------ */
@@ -484,6 +484,20 @@ static void pack_val(msgpack_packer *pk, const struct val *v)
     }
 }
 
+/* The same, straight into a buffer with room (write_row's hot loop). */
+static char *put_val(char *o, const struct val *v)
+{
+    switch (v->kind) {
+    case V_NIL: return mpp_nil(o);
+    case V_INT: return mpp_int(o, v->i);
+    case V_F64: return mpp_f64(o, v->f);
+    case V_STR: return mpp_str(o, v->s, v->n);
+    case V_BOOL: return mpp_bool(o, v->b);
+    case V_OBJ: break;
+    }
+    return o;
+}
+
 /* ---- columns ------------------------------------------------------------ */
 
 /* A problem with the column names: in the header line (at column col, if
@@ -561,14 +575,9 @@ static void define_columns(struct import *m, const struct csv_field *f, int n)
         c->all_int = c->all_num = true;
         /* The packed key, appended whole to each record. */
         size_t len = strlen(c->name);
-        msgpack_sbuffer sb;
-        msgpack_sbuffer_init(&sb);
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        mp_pack_strn(&pk, c->name, len);
-        c->key = sb.data;
-        c->keylen = sb.size;
-        m->keys_len += sb.size;
+        c->key = xcalloc(1, len + 16);   /* padded for mpp_raw16 */
+        c->keylen = (size_t)(mpp_str(c->key, c->name, len) - c->key);
+        m->keys_len += c->keylen;
     }
     free(names);
     m->names_tmp = NULL;
@@ -681,16 +690,6 @@ static void write_header(struct import *m)
 
 /* ---- CSV and TSV rows --------------------------------------------------- */
 
-/* The packer callback of m->rec: write_row made room beforehand, so
- * there is no check per call. */
-static int rec_append(void *data, const char *p, size_t n)
-{
-    struct import *m = data;
-    memcpy(m->rec + m->reclen, p, n);
-    m->reclen += n;
-    return 0;
-}
-
 static void write_row(struct import *m, int file, const struct csv_field *f,
                       const char *raw, size_t rawlen)
 {
@@ -704,20 +703,19 @@ static void write_row(struct import *m, int file, const struct csv_field *f,
             return;
         }
     }
-    /* At most: map header, keys, and per value 9 bytes or 5 + its text. */
-    size_t need = 5 + m->keys_len + 14 * (size_t)m->ncols;
+    /* At most: map header, keys, and per value 9 bytes or 5 + its text;
+     * and 16 bytes of slack for mpp_raw16. */
+    size_t need = 5 + m->keys_len + 14 * (size_t)m->ncols + 16;
     for (int c = 0; c < m->ncols; c++)
         need += f[c].len;
     if (need > m->reccap)
         XGROW(m->rec, m->reccap, need);
-    m->reclen = 0;
-    msgpack_packer *pk = &m->rpk;
-    msgpack_pack_map(pk, (size_t)m->ncols);
+    char *o = mpp_map(m->rec, (uint32_t)m->ncols);
     for (int c = 0; c < m->ncols; c++) {
-        /* str_body appends bytes as they are: here the packed key. */
-        msgpack_pack_str_body(pk, m->cols[c].key, m->cols[c].keylen);
-        pack_val(pk, &m->vals[c]);
+        o = mpp_raw16(o, m->cols[c].key, m->cols[c].keylen);
+        o = put_val(o, &m->vals[c]);
     }
+    m->reclen = (size_t)(o - m->rec);
     CHECK(m->reclen <= need);
     ws_raw(m->out, m->rec, m->reclen);
     m->nrec[file]++;
@@ -1142,7 +1140,6 @@ static void open_outputs(struct import *m)
     msgpack_sbuffer_init(&m->sbuf);
     msgpack_packer_init(&m->spk, &m->sbuf, msgpack_sbuffer_write);
     msgpack_zone_init(&m->zone, 4096);
-    msgpack_packer_init(&m->rpk, m, rec_append);
     prog_init(&m->prog, "records", m->cli.progress);
     if (m->fmt == F_JSONL)
         write_header(m);

@@ -158,7 +158,7 @@ static void run(size_t n, uint64_t mem, const char *what)
     char dir[] = "/tmp/test_extsort.XXXXXX";
     if (!mkdtemp(dir))
         abort();
-    xs *s = xs_new(mem, dir, "events", key_of);
+    xs *s = xs_new(mem, dir, key_of);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     for (size_t i = 0; i < n; i++) {
