@@ -1,4 +1,6 @@
 /* promo-cat: show record streams as text, or re-emit them as a stream. */
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "numfmt.h"
 #include "outfile.h"
 #include "rec.h"
+#include "shard.h"
 #include "stream.h"
 #include "xalloc.h"
 
@@ -30,6 +33,11 @@ static const char help[] =
 "  --require A,B   fail on a record that lacks one of these fields\n"
 "  --where F=V     only records whose field F prints as V; F!=V for the\n"
 "                  others, F alone for those that have F (repeat: all must hold)\n"
+"  --shard I/N     only the records of shard I of N (from 0), by the hash of --by\n"
+"  --split N       write all N shards, as -o DIR/part-00000.mpz ...; --format mpz\n"
+"  --by F          the field --shard and --split hash  [default: user]\n"
+"  --missing-to I  records without a string or number in --by go to shard I\n"
+"                  [default: an error]\n"
 "  -o, --output F  write to F, atomically  [default: stdout]\n"
 "  --level N       gzip level of --format mpz output, 0 for none  [default: 1]\n"
 "  -q, --quiet     print nothing but errors\n"
@@ -38,6 +46,7 @@ static const char help[] =
 "  --version       show the version\n"
 "\n"
 "Several FILEs (or concatenated streams) are read as one stream of one kind.\n"
+"A shard is SipHash-2-4 of the key's text mod N (docs/scale.md): \"12\" and 12 agree.\n"
 "\n"
 "Exit status: 0 success, 1 data or runtime error, 2 usage error.\n"
 "\n"
@@ -45,7 +54,8 @@ static const char help[] =
 "  promo-cat --head 5 --fields user,item,event events.mpz\n";
 
 enum fmt { F_CSV, F_TSV, F_JSONL, F_TABLE, F_MPZ };
-enum { O_FORMAT = CLI_FIRST_FREE, O_FIELDS, O_HEAD, O_COUNT, O_HEADER, O_NONAMES, O_KIND, O_REQUIRE, O_WHERE };
+enum { O_FORMAT = CLI_FIRST_FREE, O_FIELDS, O_HEAD, O_COUNT, O_HEADER, O_NONAMES, O_KIND, O_REQUIRE, O_WHERE,
+       O_SHARD, O_SPLIT, O_BY, O_MISSING_TO };
 
 /* --where: a field, and the text its value must (or must not) print as. */
 struct cond {
@@ -70,6 +80,11 @@ struct cat {
     char **tab;         /* nrows x nfields cells */
     size_t tabrows, tabcap;
     int *width;
+    /* --shard I/N and --split N: keep shard `shard` of `nshards`, or all */
+    uint32_t nshards, shard;
+    bool split, shard_given;
+    const char *by;
+    int64_t missing_to;   /* -1: a record without a key is an error */
 };
 
 /* ---- one value as text ------------------------------------------------- */
@@ -339,6 +354,22 @@ static void show_record(struct cat *c, rs *r, const msgpack_object **cells)
         put_delimited(c, cells);
 }
 
+/* The record cut to --fields, in their order. */
+static void pack_fields(struct cat *c, rs *r, msgpack_packer *pk)
+{
+    const msgpack_object *rec = rs_rec(r);
+    const msgpack_object *v[c->nfields];
+    uint32_t k = 0;
+    for (int i = 0; i < c->nfields; i++)
+        k += (v[i] = mp_map_get(rec, c->fields[i])) != NULL;
+    msgpack_pack_map(pk, k);
+    for (int i = 0; i < c->nfields; i++)
+        if (v[i]) {
+            mp_pack_str(pk, c->fields[i]);
+            msgpack_pack_object(pk, *v[i]);
+        }
+}
+
 /* --format mpz: records pass through unchanged, or re-packed with --fields. */
 static void emit_record(struct cat *c, rs *r, ws *w)
 {
@@ -348,19 +379,60 @@ static void emit_record(struct cat *c, rs *r, ws *w)
         ws_raw(w, raw, n);
         return;
     }
-    const msgpack_object *rec = rs_rec(r);
-    const msgpack_object *v[c->nfields];
-    uint32_t k = 0;
-    for (int i = 0; i < c->nfields; i++)
-        k += (v[i] = mp_map_get(rec, c->fields[i])) != NULL;
-    msgpack_packer *pk = ws_pk(w);
-    msgpack_pack_map(pk, k);
-    for (int i = 0; i < c->nfields; i++)
-        if (v[i]) {
-            mp_pack_str(pk, c->fields[i]);
-            msgpack_pack_object(pk, *v[i]);
-        }
+    pack_fields(c, r, ws_pk(w));
     ws_end(w);
+}
+
+/* --split: the record (or its --fields) to its shard's part. */
+static void split_record(struct cat *c, rs *r, shard_split *sp, msgpack_sbuffer *sb)
+{
+    uint32_t i = shard_of_record(r, c->by, c->nshards, c->missing_to);
+    if (!c->fields_given) {
+        size_t n;
+        const char *raw = rs_raw(r, &n);
+        shard_split_put(sp, i, raw, n);
+        return;
+    }
+    msgpack_sbuffer_clear(sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    pack_fields(c, r, &pk);
+    shard_split_put(sp, i, sb->data, sb->size);
+}
+
+/* --shard I/N: both numbers checked, 0 <= I < N. */
+static void parse_shard(struct cat *c, const char *arg)
+{
+    char *end;
+    errno = 0;
+    long long i = strtoll(arg, &end, 10), n = -1;
+    if (isdigit((unsigned char)arg[0]) && *end == '/' && isdigit((unsigned char)end[1])) {
+        const char *s = end + 1;
+        n = strtoll(s, &end, 10);
+    }
+    if (errno || *end || n < 1 || n > SHARD_MAX || i < 0 || i >= n)
+        die_usage("--shard: expected I/N, shard I of N counting from 0 (0 <= I < N <= %d), got \"%s\"",
+                  SHARD_MAX, arg);
+    c->shard = (uint32_t)i;
+    c->nshards = (uint32_t)n;
+}
+
+/* Shard options together: one of --shard and --split, with mpz output for
+ * --split and --by, --missing-to only with one of them. */
+static void check_shard_options(struct cat *c, const struct cli *cli, bool by_given)
+{
+    if (c->split && c->shard_given)
+        die_usage("--shard and --split: give one (--split writes every shard)");
+    if (!c->nshards && (by_given || c->missing_to >= 0))
+        die_usage("--by and --missing-to need --shard I/N or --split N");
+    if (c->missing_to >= (int64_t)c->nshards && c->nshards)
+        die_usage("--missing-to: expected a shard below %u, got %lld", c->nshards, (long long)c->missing_to);
+    if (!c->split)
+        return;
+    if (c->fmt != F_MPZ || c->count || c->header)
+        die_usage("--split writes streams: it goes with --format mpz only, without --count or --header");
+    if (!cli->out || strcmp(cli->out, "-") == 0)
+        die_usage("--split: name the directory of the parts with -o DIR");
 }
 
 static enum fmt parse_format(const char *s)
@@ -382,11 +454,15 @@ int main(int argc, char **argv)
         {"kind", required_argument, 0, O_KIND},
         {"require", required_argument, 0, O_REQUIRE},
         {"where", required_argument, 0, O_WHERE},
+        {"shard", required_argument, 0, O_SHARD},
+        {"split", required_argument, 0, O_SPLIT},
+        {"by", required_argument, 0, O_BY},
+        {"missing-to", required_argument, 0, O_MISSING_TO},
         {0, 0, 0, 0},
     };
     struct cli cli;
-    struct cat c = {.names = true};
-    bool fmt_given = false;
+    struct cat c = {.names = true, .by = "user", .missing_to = -1};
+    bool fmt_given = false, by_given = false;
     const char *kind = NULL;
     char **require = NULL;
     int nrequire = 0;
@@ -409,18 +485,36 @@ int main(int argc, char **argv)
         case O_KIND: kind = optarg; break;
         case O_REQUIRE: require = cli_list(optarg, &nrequire); break;
         case O_WHERE: add_where(&c, optarg); break;
+        case O_SHARD: parse_shard(&c, optarg); c.shard_given = true; break;
+        case O_SPLIT:
+            c.nshards = (uint32_t)cli_int("--split", optarg, 1, SHARD_SPLIT_MAX);
+            c.split = true;
+            break;
+        case O_BY:
+            if (!*optarg)
+                die_usage("--by: expected a field name, got \"\"");
+            c.by = optarg;
+            by_given = true;
+            break;
+        case O_MISSING_TO: c.missing_to = cli_int("--missing-to", optarg, 0, SHARD_MAX - 1); break;
         default:
             if (!cli_common(&cli, opt, optarg, help, argv))
                 die_usage("unhandled option");
         }
     }
     if (!fmt_given)
-        c.fmt = (!cli.out && isatty(STDOUT_FILENO)) ? F_TABLE : F_CSV;
+        c.fmt = c.split ? F_MPZ : (!cli.out && isatty(STDOUT_FILENO)) ? F_TABLE : F_CSV;
+    check_shard_options(&c, &cli, by_given);
 
     rs *r = rs_open((const char *const *)argv + optind, argc - optind, kind);
     ws *w = NULL;
     ofile *of = NULL;
-    if (c.fmt == F_MPZ && !c.count && !c.header) {
+    shard_split *sp = NULL;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    if (c.split) {
+        sp = shard_split_open(cli.out, c.nshards, cli.level, rs_header(r));
+    } else if (c.fmt == F_MPZ && !c.count && !c.header) {
         w = ws_open(cli.out, cli.level);
         ws_header_raw(w, rs_header(r));
     } else {
@@ -440,7 +534,13 @@ int main(int argc, char **argv)
                     rs_die(r, "field \"%s\": missing", require[i]);
             if (c.nwhere && !record_matches(&c, r))
                 continue;
+            if (c.shard_given && shard_of_record(r, c.by, c.nshards, c.missing_to) != c.shard)
+                continue;
             n++;
+            if (sp) {
+                split_record(&c, r, sp, &sb);
+                continue;
+            }
             if (c.count)
                 continue;
             if (w) {
@@ -462,10 +562,13 @@ int main(int argc, char **argv)
         if (c.fmt == F_TABLE && c.fields)
             table_flush(&c);
     }
-    if (w)
+    if (sp)
+        shard_split_commit(sp);
+    else if (w)
         ws_close(w);
     else
         of_commit(of);
+    msgpack_sbuffer_destroy(&sb);
 
     rs_free(r);
     free(cells);
