@@ -21,19 +21,38 @@
  * the precise message for a truncated or corrupt one. */
 #define FAST_IN (2 * 1024 * 1024)
 #define FAST_OUT (4 * 1024 * 1024)
-/* A gzip input is decoded one step ahead on a second thread, into a ring
- * of blocks, so decompression overlaps the caller's parsing: decoding is
- * most of a reader's time at level 1.  Plain input needs no thread. */
-#define AHEAD_SLOTS 4
-#define AHEAD_BLOCK (256 * 1024)
+/* A gzip input is decoded ahead of the caller, into a ring of slots, so
+ * decompression (most of a reader's time at level 1) overlaps the caller's
+ * parsing.  A dispatcher thread takes the input apart: a member whose
+ * header gives its length (our writer's "PL" extra field) is read whole
+ * into a slot and decoded by whichever of the two decoding threads (the
+ * dispatcher and a helper) is free; any other input is decoded in order
+ * by the dispatcher alone, a block at a time.  The caller takes slots in
+ * order.  Plain input needs no thread. */
+#define SLOTS 3
+#define BLOCK (256 * 1024)
+#define MAX_ISIZE ((size_t)64 << 20)   /* larger members take the zlib path */
+
+enum { S_FREE, S_QUEUED, S_BUSY, S_READY };
+
+struct slot {
+    int state;
+    unsigned char *in;          /* a whole member, S_QUEUED */
+    size_t inlen, incap;
+    unsigned char *out;
+    size_t outcap;
+    long len;                   /* S_READY: bytes; 0 the end; -1 an error */
+    bool fail_after;            /* an error follows the bytes */
+    char err[160];
+};
 
 struct ahead {
-    pthread_t thread;
+    pthread_t thread, helper;
+    bool have_helper;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    unsigned char *buf[AHEAD_SLOTS];
-    long len[AHEAD_SLOTS];      /* bytes in a filled slot; 0 the end, -1 an error */
-    uint64_t filled, taken;     /* slots filled by the decoder, taken by the reader */
+    struct slot slot[SLOTS];
+    uint64_t filled, taken;     /* slots handed out by the dispatcher, taken by the reader */
     size_t pos;                 /* the reader's position in its slot */
     bool stop;
 };
@@ -122,12 +141,10 @@ static int try_fast(bsrc *bs)
 {
     if (fill_to(bs, FAST_IN) < 0)
         return -1;
-    if (!bs->dc) {
-        bs->dc = libdeflate_alloc_decompressor();
+    if (!bs->dc && !(bs->dc = libdeflate_alloc_decompressor()))
+        die("out of memory starting gzip decoding");
+    if (!bs->fast)
         bs->fast = xmalloc(FAST_OUT);
-        if (!bs->dc)
-            die("out of memory starting gzip decoding");
-    }
     size_t used_in = 0, used_out = 0;
     enum libdeflate_result rc = libdeflate_gzip_decompress_ex(
         bs->dc, bs->in + bs->in_pos, bs->in_len - bs->in_pos, bs->fast, FAST_OUT, &used_in,
@@ -248,45 +265,211 @@ static long decode(bsrc *bs, unsigned char *out, size_t n)
     return (long)got;
 }
 
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* At a member boundary: the length of a gzip member whose header says it
+ * (FEXTRA with the subfield "PL"), or 0. */
+static size_t member_length(bsrc *bs)
+{
+    if (fill_to(bs, 20) < 0)
+        return 0;
+    const unsigned char *p = bs->in + bs->in_pos;
+    if (bs->in_len - bs->in_pos < 20 || p[0] != 0x1f || p[1] != 0x8b || p[2] != 8 ||
+        p[3] != 4 || p[10] != 8 || p[11] != 0 || p[12] != 'P' || p[13] != 'L' || p[14] != 4 ||
+        p[15] != 0)
+        return 0;
+    size_t n = le32(p + 16);
+    return n >= 28 ? n : 0;
+}
+
+static void slot_room(struct slot *s, size_t n)
+{
+    if (n > s->outcap) {
+        free(s->out);
+        s->out = xmalloc(n);
+        s->outcap = n;
+    }
+}
+
+/* Decode a whole member with zlib: the slow path, for a member libdeflate
+ * refused, which also gives zlib's precise message. */
+static void zlib_member(struct slot *s)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+        s->len = -1;
+        snprintf(s->err, sizeof s->err, "cannot start gzip decoding");
+        return;
+    }
+    size_t got = 0;
+    z.next_in = s->in;
+    z.avail_in = (uInt)s->inlen;
+    int rc;
+    do {
+        if (got == s->outcap) {
+            size_t cap = s->outcap ? 2 * s->outcap : BLOCK;
+            s->out = xrealloc(s->out, cap);
+            s->outcap = cap;
+        }
+        z.next_out = s->out + got;
+        z.avail_out = (uInt)(s->outcap - got);
+        rc = inflate(&z, Z_NO_FLUSH);
+        got = s->outcap - z.avail_out;
+    } while (rc == Z_OK);
+    s->len = (long)got;
+    if (rc != Z_STREAM_END) {
+        if (rc == Z_BUF_ERROR)
+            snprintf(s->err, sizeof s->err, "truncated gzip stream");
+        else
+            snprintf(s->err, sizeof s->err, "corrupt gzip stream: %s", z.msg ? z.msg : "inflate failed");
+        s->fail_after = got > 0;
+        if (!got)
+            s->len = -1;
+    }
+    inflateEnd(&z);
+}
+
+/* Decode the whole member in s->in. */
+static void decode_member(struct libdeflate_decompressor *dc, struct slot *s)
+{
+    size_t isize = le32(s->in + s->inlen - 4), got = 0;
+    if (isize <= MAX_ISIZE) {
+        slot_room(s, isize ? isize : 1);
+        if (libdeflate_gzip_decompress(dc, s->in, s->inlen, s->out, isize, &got) ==
+                LIBDEFLATE_SUCCESS &&
+            got == isize) {
+            s->len = (long)got;
+            if (got == 0)
+                s->len = -2;   /* an empty member: nothing for the reader */
+            return;
+        }
+    }
+    zlib_member(s);
+}
+
+/* Fill slot s from the input: a whole member to decode (S_QUEUED), or
+ * decoded bytes, the end or an error (S_READY). */
+static void dispatch(bsrc *bs, struct slot *s)
+{
+    s->fail_after = false;
+    s->err[0] = 0;
+    if (!bs->failed && !bs->in_gzip && bs->fast_pos == bs->fast_len) {
+        size_t n = member_length(bs);
+        if (n && fill_to(bs, n) == 0 && bs->in_len - bs->in_pos >= n) {
+            if (n > s->incap) {
+                free(s->in);
+                s->in = xmalloc(n);
+                s->incap = n;
+            }
+            memcpy(s->in, bs->in + bs->in_pos, n);
+            s->inlen = n;
+            bs->in_pos += n;
+            s->state = S_QUEUED;
+            return;
+        }
+        /* A truncated member (or a read error) takes the path below,
+         * which says which. */
+    }
+    slot_room(s, BLOCK);
+    s->len = decode(bs, s->out, BLOCK);
+    if (s->len < 0)
+        snprintf(s->err, sizeof s->err, "%s", bs->err);
+    s->state = S_READY;
+}
+
+/* The oldest slot waiting to be decoded, or NULL.  Called locked. */
+static struct slot *queued(struct ahead *a)
+{
+    for (uint64_t q = a->taken; q < a->filled; q++)
+        if (a->slot[q % SLOTS].state == S_QUEUED)
+            return &a->slot[q % SLOTS];
+    return NULL;
+}
+
+/* Decode s unlocked, then mark it ready.  Called locked. */
+static void work(struct ahead *a, struct libdeflate_decompressor *dc, struct slot *s)
+{
+    s->state = S_BUSY;
+    pthread_mutex_unlock(&a->mu);
+    decode_member(dc, s);
+    pthread_mutex_lock(&a->mu);
+    s->state = S_READY;
+    pthread_cond_broadcast(&a->cv);
+}
+
+static void *helper_main(void *arg)
+{
+    struct ahead *a = arg;
+    struct libdeflate_decompressor *dc = libdeflate_alloc_decompressor();
+    if (!dc)
+        die("out of memory starting gzip decoding");
+    pthread_mutex_lock(&a->mu);
+    for (;;) {
+        struct slot *s;
+        while (!a->stop && !(s = queued(a)))
+            pthread_cond_wait(&a->cv, &a->mu);
+        if (a->stop)
+            break;
+        work(a, dc, s);
+    }
+    pthread_mutex_unlock(&a->mu);
+    libdeflate_free_decompressor(dc);
+    return NULL;
+}
+
 static void *ahead_main(void *arg)
 {
     bsrc *bs = arg;
     struct ahead *a = bs->ahead;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+    if (!bs->dc && !(bs->dc = libdeflate_alloc_decompressor()))
+        die("out of memory starting gzip decoding");
+    pthread_mutex_lock(&a->mu);
     for (;;) {
-        pthread_mutex_lock(&a->mu);
-        while (!a->stop && a->filled - a->taken == AHEAD_SLOTS)
-            pthread_cond_wait(&a->cv, &a->mu);
-        bool stop = a->stop;
+        /* With every slot handed out, help decode; else read on. */
+        struct slot *s;
+        while (!a->stop && a->filled - a->taken == SLOTS) {
+            if ((s = queued(a)))
+                work(a, bs->dc, s);
+            else
+                pthread_cond_wait(&a->cv, &a->mu);
+        }
+        if (a->stop)
+            break;
+        s = &a->slot[a->filled % SLOTS];
         pthread_mutex_unlock(&a->mu);
-        if (stop)
-            return NULL;
-        int s = (int)(a->filled % AHEAD_SLOTS);
-        long r = decode(bs, a->buf[s], AHEAD_BLOCK);
+        dispatch(bs, s);
+        bool last = s->state == S_READY && s->len <= 0 && s->len != -2;
         pthread_mutex_lock(&a->mu);
-        a->len[s] = r;
         a->filled++;
         pthread_cond_broadcast(&a->cv);
-        pthread_mutex_unlock(&a->mu);
-        if (r <= 0)
-            return NULL;   /* the end or an error: both stay in the last slot */
+        if (last)
+            break;   /* the end or an error: it stays in its slot */
     }
+    /* Queued members may still need decoding when the helper is gone. */
+    struct slot *s;
+    while (!a->stop && (s = queued(a)))
+        work(a, bs->dc, s);
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
 }
 
-/* Start decoding ahead; without a thread, bs_read decodes in place. */
+/* Start decoding ahead; without threads, bs_read decodes in place. */
 static void ahead_start(bsrc *bs)
 {
     struct ahead *a = xcalloc(1, sizeof *a);
-    for (int i = 0; i < AHEAD_SLOTS; i++)
-        a->buf[i] = xmalloc(AHEAD_BLOCK);
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->cv, NULL);
     bs->ahead = a;
-    if (pthread_create(&a->thread, NULL, ahead_main, bs) == 0)
+    if (pthread_create(&a->thread, NULL, ahead_main, bs) == 0) {
+        a->have_helper = pthread_create(&a->helper, NULL, helper_main, a) == 0;
         return;
+    }
     bs->ahead = NULL;
-    for (int i = 0; i < AHEAD_SLOTS; i++)
-        free(a->buf[i]);
     pthread_mutex_destroy(&a->mu);
     pthread_cond_destroy(&a->cv);
     free(a);
@@ -300,36 +483,60 @@ static void ahead_stop(struct ahead *a)
     pthread_mutex_unlock(&a->mu);
     pthread_cancel(a->thread);   /* it may be blocked reading an idle pipe */
     pthread_join(a->thread, NULL);
-    for (int i = 0; i < AHEAD_SLOTS; i++)
-        free(a->buf[i]);
+    if (a->have_helper)
+        pthread_join(a->helper, NULL);
+    for (int i = 0; i < SLOTS; i++) {
+        free(a->slot[i].in);
+        free(a->slot[i].out);
+    }
     pthread_mutex_destroy(&a->mu);
     pthread_cond_destroy(&a->cv);
     free(a);
 }
 
-/* Copy from the oldest filled slot (one slot per call: callers loop). */
-static long ahead_read(struct ahead *a, unsigned char *out, size_t n)
+/* Copy from the oldest slot (one slot per call: callers loop). */
+static long ahead_read(bsrc *bs, unsigned char *out, size_t n)
 {
-    pthread_mutex_lock(&a->mu);
-    while (a->filled == a->taken)
-        pthread_cond_wait(&a->cv, &a->mu);
-    pthread_mutex_unlock(&a->mu);
-    int s = (int)(a->taken % AHEAD_SLOTS);
-    if (a->len[s] <= 0)
-        return a->len[s];   /* kept, so later reads say the same */
-    size_t k = (size_t)a->len[s] - a->pos;
-    if (k > n)
-        k = n;
-    memcpy(out, a->buf[s] + a->pos, k);
-    a->pos += k;
-    if (a->pos == (size_t)a->len[s]) {
-        a->pos = 0;
+    struct ahead *a = bs->ahead;
+    for (;;) {
         pthread_mutex_lock(&a->mu);
-        a->taken++;
-        pthread_cond_broadcast(&a->cv);
+        struct slot *s = &a->slot[a->taken % SLOTS];
+        while (a->filled == a->taken || s->state != S_READY)
+            pthread_cond_wait(&a->cv, &a->mu);
         pthread_mutex_unlock(&a->mu);
+        if (s->len == -2) {
+            /* An empty member: skip it. */
+            pthread_mutex_lock(&a->mu);
+            s->state = S_FREE;
+            a->taken++;
+            pthread_cond_broadcast(&a->cv);
+            pthread_mutex_unlock(&a->mu);
+            continue;
+        }
+        if (s->len <= 0) {
+            if (s->len < 0)
+                snprintf(bs->err, sizeof bs->err, "%s", s->err);
+            return s->len;   /* kept, so later reads say the same */
+        }
+        size_t k = (size_t)s->len - a->pos;
+        if (k > n)
+            k = n;
+        memcpy(out, s->out + a->pos, k);
+        a->pos += k;
+        if (a->pos == (size_t)s->len) {
+            a->pos = 0;
+            pthread_mutex_lock(&a->mu);
+            if (s->fail_after) {
+                s->len = -1;   /* the bytes are delivered; now the error */
+            } else {
+                s->state = S_FREE;
+                a->taken++;
+            }
+            pthread_cond_broadcast(&a->cv);
+            pthread_mutex_unlock(&a->mu);
+        }
+        return (long)k;
     }
-    return (long)k;
 }
 
 long bs_read(bsrc *bs, void *buf, size_t n)
@@ -347,7 +554,7 @@ long bs_read(bsrc *bs, void *buf, size_t n)
             ahead_start(bs);
     }
     if (bs->ahead)
-        return ahead_read(bs->ahead, buf, n);
+        return ahead_read(bs, buf, n);
     return decode(bs, buf, n);
 }
 

@@ -192,6 +192,11 @@ static inline bool decode(const unsigned char *p, size_t pos, size_t len, struct
         val->t = EV_F64, *used = 9;
     } else if ((vb & 0xe0) == 0xa0 && (size_t)(vb & 0x1f) < len - pos) {
         val->t = EV_STR, val->n = vb & 0x1f, val->s = (const char *)p + pos + 1, *used = 1 + val->n;
+    } else if (vb == 0xce && len - pos >= 5) {
+        /* uint32: times and most ids */
+        val->t = EV_INT, val->i = (int64_t)be(p + pos + 1, 4), *used = 5;
+    } else if (vb == 0xcd && len - pos >= 3) {
+        val->t = EV_INT, val->i = (int64_t)be(p + pos + 1, 2), *used = 3;
     } else if (!read_val(p + pos, len - pos, val, used)) {
         return false;
     }

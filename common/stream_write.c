@@ -61,9 +61,39 @@ static int append(void *data, const char *p, size_t n)
     return 0;
 }
 
+static void put_le32(unsigned char *o, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        o[i] = (unsigned char)(v >> (8 * i));
+}
+
 static bool write_all(FILE *fp, const void *p, size_t n)
 {
     return n == 0 || fwrite(p, 1, n, fp) == n;
+}
+
+/* One gzip member (RFC 1952) whose header carries, in an extra field
+ * "PL", the member's whole length: a reader can then hand whole members
+ * to several threads without decoding first (docs/FORMAT.md).  No time or
+ * name: the same bytes every run.  Returns the length, 0 on failure. */
+#define GZ_HEAD 20
+#define GZ_TAIL 8
+static size_t gzip_member(struct libdeflate_compressor *dc, const void *in, size_t inlen,
+                          unsigned char *out, size_t cap)
+{
+    size_t n = libdeflate_deflate_compress(dc, in, inlen, out + GZ_HEAD, cap - GZ_HEAD - GZ_TAIL);
+    if (n == 0 || GZ_HEAD + n + GZ_TAIL > UINT32_MAX)
+        return 0;
+    uint32_t total = (uint32_t)(GZ_HEAD + n + GZ_TAIL);
+    static const unsigned char head[16] = {
+        0x1f, 0x8b, 8, 4 /* FEXTRA */, 0, 0, 0, 0 /* no time */, 0, 255 /* OS unknown */,
+        8, 0 /* XLEN */, 'P', 'L', 4, 0 /* the subfield's length */,
+    };
+    memcpy(out, head, 16);
+    put_le32(out + 16, total);
+    put_le32(out + GZ_HEAD + n, libdeflate_crc32(0, in, inlen));
+    put_le32(out + GZ_HEAD + n + 4, (uint32_t)inlen);
+    return total;
 }
 
 static void *compressor(void *arg)
@@ -77,14 +107,14 @@ static void *compressor(void *arg)
         if (!z->busy)
             break;
         pthread_mutex_unlock(&z->mu);
-        size_t bound = libdeflate_gzip_compress_bound(z->dc, z->inlen);
+        size_t bound = GZ_HEAD + libdeflate_deflate_compress_bound(z->dc, z->inlen) + GZ_TAIL;
         if (bound > z->outcap) {
             free(z->out);
             z->out = malloc(bound);
             z->outcap = z->out ? bound : 0;
         }
         int err = 0;
-        size_t n = z->out ? libdeflate_gzip_compress(z->dc, z->in, z->inlen, z->out, bound) : 0;
+        size_t n = z->out ? gzip_member(z->dc, z->in, z->inlen, z->out, bound) : 0;
         if (!z->out || n == 0)
             err = ENOMEM;
         else if (!write_all(of_fp(w->of), z->out, n))
@@ -174,7 +204,6 @@ ws *ws_open(const char *path, int level)
     w->buf = xmalloc(w->cap);
     if (level > 0) {
         struct zjob *z = xcalloc(1, sizeof *z);
-        /* libdeflate's gzip header has no time or name: same bytes every run. */
         z->dc = libdeflate_alloc_compressor(level);
         if (!z->dc)
             die("out of memory starting gzip compression");

@@ -53,3 +53,40 @@ check_case() {
   run -1 --separate-stderr bash -c "promo-import --kind events < '$TESTS_DIR/bad/ragged.csv'"
   assert_equal "$stderr" "promo-import: stdin: line 3: expected 3 fields, got 2"
 }
+
+# Our writer's gzip members carry their length (docs/FORMAT.md), so readers
+# decode several at once; damage in a later member must still be reported
+# exactly, after every record before it.
+@test "members decoded in parallel: the same records, and damage found where it is" {
+  seq 1 300000 | awk 'BEGIN { print "id,name" } { printf "%d,name-%d\n", $1, $1 * 7 }' > big.csv
+  promo-import -q --kind t --level 0 -o plain.mpz big.csv
+  promo-cat --format mpz -o gz.mpz plain.mpz
+  gzip -t gz.mpz
+  # several members, each with its length: "PL" at offset 12 of every header
+  members=$(grep -c -a -o $'\x1f\x8b\x08\x04\x00\x00\x00\x00\x00\xff\x08\x00PL' gz.mpz)
+  [ "$members" -ge 4 ] || fail "only $members members"
+  promo-cat --format mpz --level 0 -o back.mpz gz.mpz
+  cmp back.mpz plain.mpz
+  # gzip's own members (no length) and ours, concatenated: one stream
+  gzip -c -1 plain.mpz > theirs.mpz
+  cat gz.mpz theirs.mpz | promo-cat --count > n.txt
+  [ "$(cat n.txt)" = 600000 ]
+  # cut inside the third member: every record before it, then the message
+  size=$(stat -c %s gz.mpz)
+  head -c $((size * 5 / 8)) gz.mpz > cut.mpz
+  run -1 --separate-stderr promo-cat --no-names --fields id cut.mpz
+  [[ "$stderr" =~ ^promo-cat:\ cut.mpz:\ record\ ([0-9]+):\ truncated\ gzip\ stream$ ]] || fail "$stderr"
+  [ "${BASH_REMATCH[1]}" -gt 100000 ] && [ "${#lines[@]}" -eq $((BASH_REMATCH[1] - 1)) ] || fail "record ${BASH_REMATCH[1]}, ${#lines[@]} lines"
+  # a wrong checksum in a middle member
+  python3 - gz.mpz bad.mpz <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+starts = [i for i in range(len(b) - 14) if b[i:i + 14] == b"\x1f\x8b\x08\x04\x00\x00\x00\x00\x00\xff\x08\x00PL"]
+s = starts[len(starts) // 2]
+end = s + int.from_bytes(b[s + 16:s + 20], "little")
+b[end - 8] ^= 0xff
+open(sys.argv[2], "wb").write(b)
+PY
+  run -1 --separate-stderr promo-cat --count bad.mpz
+  [[ "$stderr" =~ ^promo-cat:\ bad.mpz:\ record\ [0-9]+:\ corrupt\ gzip\ stream:\ incorrect\ data\ check$ ]] || fail "$stderr"
+}

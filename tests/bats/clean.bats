@@ -362,8 +362,9 @@ u2,1700000120'
   promo-clean -q --mem 1G -o whole.mpz big.mpz
   run -0 cmp small.mpz whole.mpz
   kb=$(tail -1 small.kb)
-  # The bound plus the program, its libraries and stream buffers.
-  [ "$kb" -le $((12 * 1024)) ] || fail "peak $kb KiB for --mem 8M"
+  # The bound plus the program, its libraries and stream buffers (docs/clean.md:
+  # about 6 MiB, most of it the gzip members decoded ahead of the reader).
+  [ "$kb" -le $((14 * 1024)) ] || fail "peak $kb KiB for --mem 8M"
   run -0 ls -A tmp
   assert_output ""
 }
