@@ -55,12 +55,15 @@ void km_init(struct km_model *m, int k, char *const *fields, const int *widths, 
         text += strlen(features[j]) + 1;
     size_t ptrs = (size_t)(nfields + d) * sizeof(char *);
     size_t ints = (size_t)nfields * sizeof(int);
-    char *block = xmalloc(ptrs + ints + text);
+    size_t flags = (size_t)nfields * sizeof(bool);
+    char *block = xmalloc(ptrs + ints + flags + text);
     m->fields = (char **)block;
     m->features = m->fields + nfields;
     m->field_width = (int *)(block + ptrs);
-    char *t = block + ptrs + ints;
+    m->logged = (bool *)(block + ptrs + ints);
+    char *t = block + ptrs + ints + flags;
     for (int i = 0; i < nfields; i++) {
+        m->logged[i] = false;
         m->field_width[i] = widths[i];
         m->fields[i] = strcpy(t, fields[i]);
         t += strlen(t) + 1;
@@ -266,6 +269,27 @@ static double quantile(const double *v, size_t n, double q)
     return v[lo] + (v[lo + 1] - v[lo]) * (pos - (double)lo);
 }
 
+struct robust_job {
+    struct km_model *m;
+    const double *x;
+    size_t n;
+    double *col;              /* [workers][n] */
+};
+
+static void robust_task(void *arg, size_t t, int worker)
+{
+    struct robust_job *jb = arg;
+    int j = (int)t, d = jb->m->d;
+    size_t n = jb->n;
+    double *col = jb->col + (size_t)worker * n;
+    for (size_t i = 0; i < n; i++)
+        col[i] = jb->x[i * d + j];
+    qsort(col, n, sizeof *col, cmp_double);
+    double iqr = quantile(col, n, 0.75) - quantile(col, n, 0.25);
+    jb->m->center[j] = quantile(col, n, 0.5);
+    jb->m->scale[j] = iqr > 0 ? iqr : 1;
+}
+
 void km_scaling_fit(struct km_model *m, enum km_scaling how, const double *x, size_t n)
 {
     int d = m->d;
@@ -284,17 +308,20 @@ void km_scaling_fit(struct km_model *m, enum km_scaling how, const double *x, si
         }
         return;
     }
-    /* robust: each column copied and sorted */
-    double *col = xreallocarray(NULL, n, sizeof *col);
-    for (int j = 0; j < d; j++) {
-        for (size_t i = 0; i < n; i++)
-            col[i] = x[i * d + j];
-        qsort(col, n, sizeof *col, cmp_double);
-        double iqr = quantile(col, n, 0.75) - quantile(col, n, 0.25);
-        m->center[j] = quantile(col, n, 0.5);
-        m->scale[j] = iqr > 0 ? iqr : 1;
-    }
-    free(col);
+    /* robust: each column copied and sorted, a column per task */
+    struct robust_job jb = {.m = m, .x = x, .n = n};
+    int nt = nthreads < d ? nthreads : d;
+    jb.col = xreallocarray(NULL, (size_t)nt * n, sizeof *jb.col);
+    par_for((size_t)d, robust_task, &jb);
+    free(jb.col);
+}
+
+bool km_log_value(double v, double *out)
+{
+    if (!(v > -1))
+        return false;
+    *out = log1p(v);
+    return true;
 }
 
 struct scale_job {
@@ -380,14 +407,17 @@ static double tie_window(int d, double xx, double cmax)
     return 8.0 * (d + 4) * DBL_EPSILON * (xx + cmax);
 }
 
-/* One block of rows: g[nb][k] holds x.c from dgemm. */
-static double assign_block(int *label, double *dist, const double *x, const double *xnorm,
-                           size_t nb, int d, const double *cent, const double *cnorm, int k,
-                           double cmax, const double *g)
+/* One block of rows: g[nb][ldg] holds x.c from km_dots.  With moved, label
+ * holds the previous labels and *moved counts the rows that change; with
+ * sums ([k][d] then [k] counts), each row is added to its cluster's. */
+static double assign_block(int *label, double *dist, size_t *moved, double *sums,
+                           const double *x, const double *xnorm, size_t nb, int d,
+                           const double *cent, const double *cnorm, int k, double cmax,
+                           const double *g, size_t ldg)
 {
     double sum = 0;
     for (size_t i = 0; i < nb; i++) {
-        const double *xi = x + i * d, *gi = g + i * k;
+        const double *xi = x + i * d, *gi = g + i * ldg;
         double xx = xnorm ? xnorm[i] : sqnorm(xi, d);
         int best = 0;
         double b1 = cnorm[0] - 2 * gi[0], b2 = INFINITY;
@@ -418,6 +448,14 @@ static double assign_block(int *label, double *dist, const double *x, const doub
         } else {
             e = km_dist2(xi, cent + (size_t)best * d, d);
         }
+        if (moved)
+            *moved += label[i] != best;
+        if (sums) {
+            double *s = sums + (size_t)best * d;
+            for (int j = 0; j < d; j++)
+                s[j] += xi[j];
+            sums[(size_t)k * d + best] += 1;
+        }
         label[i] = best;
         dist[i] = e;
         sum += e;
@@ -425,96 +463,270 @@ static double assign_block(int *label, double *dist, const double *x, const doub
     return sum;
 }
 
+/* Rows per task of a pass over the data: a whole number of blocks, fixed
+ * by the sizes alone.  A task holds its own partial sums (k x d for the
+ * centroid sums), so tasks are large: the partials stay small beside the
+ * rows. */
+#define KM_TASK_ROWS 16384
+
+static size_t task_rows(size_t nb)
+{
+    size_t g = KM_TASK_ROWS / nb;
+    return (g ? g : 1) * nb;
+}
+
 struct assign_job {
     int *label;
     double *dist;
-    const double *x, *xnorm, *cent, *cnorm;
-    size_t n, nb;
+    const double *x, *xnorm, *cent, *packed, *cnorm;
+    size_t n, nb, tr;         /* rows, rows per block, rows per task */
     int d, k;
     double cmax;
-    double *g;                /* [nthreads][nb][k] */
-    double *part;             /* [ntasks] */
+    bool count_moved;
+    double *g;                /* [nthreads][nb][km_dots_stride(k)] */
+    double *part;             /* [ntasks] inertia */
+    size_t *moved;            /* [ntasks] */
+    double *sums;             /* [ntasks][k * d + k], or NULL */
 };
 
 static void assign_task(void *arg, size_t t, int worker)
 {
     struct assign_job *jb = arg;
-    size_t i0 = t * jb->nb, nb = jb->n - i0 < jb->nb ? jb->n - i0 : jb->nb;
+    size_t i0 = t * jb->tr, i1 = jb->n - i0 < jb->tr ? jb->n : i0 + jb->tr;
     int d = jb->d, k = jb->k;
-    double *g = jb->g + (size_t)worker * jb->nb * k;
-    la_dgemm(g, jb->x + i0 * d, jb->cent, (int)nb, k, d, false, true, 1.0, 0.0);
-    jb->part[t] = assign_block(jb->label + i0, jb->dist + i0, jb->x + i0 * d,
-                               jb->xnorm ? jb->xnorm + i0 : NULL, nb, d, jb->cent, jb->cnorm, k,
-                               jb->cmax, g);
+    double *g = jb->g + (size_t)worker * jb->nb * km_dots_stride(k), part = 0;
+    size_t moved = 0, ns = (size_t)k * d + k;
+    double *sums = jb->sums ? jb->sums + t * ns : NULL;
+    if (sums)
+        memset(sums, 0, ns * sizeof *sums);
+    for (size_t b = i0; b < i1; b += jb->nb) {
+        size_t nb = i1 - b < jb->nb ? i1 - b : jb->nb;
+        size_t ldg = km_dots(g, jb->x + b * d, NULL, nb, d, jb->cent, jb->packed, k);
+        part += assign_block(jb->label + b, jb->dist + b, jb->count_moved ? &moved : NULL, sums,
+                             jb->x + b * d, jb->xnorm ? jb->xnorm + b : NULL, nb, d, jb->cent,
+                             jb->cnorm, k, jb->cmax, g, ldg);
+    }
+    jb->part[t] = part;
+    jb->moved[t] = moved;
+}
+
+/* km_assign, and with moved (label then holds the previous labels) the
+ * number of rows that change cluster, and with sums[k][d] and counts[k]
+ * each cluster's sum of rows and count: one pass over the rows, the task
+ * partials added in task order. */
+static double assign_pass(int *label, double *dist, size_t *moved, double *sums,
+                          double *counts, const double *x, const double *xnorm, size_t n,
+                          int d, const double *cent, const double *cnorm, int k)
+{
+    if (sums) {
+        memset(sums, 0, (size_t)k * d * sizeof *sums);
+        memset(counts, 0, (size_t)k * sizeof *counts);
+    }
+    if (moved)
+        *moved = 0;
+    if (n == 0)
+        return 0;
+    size_t nb = block_rows(k, d);
+    struct assign_job jb = {.label = label, .dist = dist, .x = x, .xnorm = xnorm, .cent = cent,
+                            .cnorm = cnorm, .n = n, .nb = nb, .tr = task_rows(nb), .d = d,
+                            .k = k, .count_moved = moved != NULL};
+    for (int c = 0; c < k; c++)
+        jb.cmax = fmax(jb.cmax, cnorm[c]);
+    size_t ntasks = ntasks_of(n, jb.tr), ns = (size_t)k * d + k;
+    double *packed = xreallocarray(NULL, km_pack_size(k, d), sizeof *packed);
+    km_pack(packed, cent, k, d);
+    jb.packed = packed;
+    jb.g = xreallocarray(NULL, (size_t)nthreads * nb * km_dots_stride(k), sizeof *jb.g);
+    jb.part = xreallocarray(NULL, ntasks, sizeof *jb.part);
+    jb.moved = xreallocarray(NULL, ntasks, sizeof *jb.moved);
+    if (sums)
+        jb.sums = xreallocarray(NULL, ntasks * ns, sizeof *jb.sums);
+    par_for(ntasks, assign_task, &jb);
+    double sum = 0;
+    for (size_t t = 0; t < ntasks; t++) {
+        sum += jb.part[t];
+        if (moved)
+            *moved += jb.moved[t];
+        if (!sums)
+            continue;
+        const double *ps = jb.sums + t * ns;
+        for (size_t e = 0; e < (size_t)k * d; e++)
+            sums[e] += ps[e];
+        for (int c = 0; c < k; c++)
+            counts[c] += ps[(size_t)k * d + c];
+    }
+    free(packed);
+    free(jb.g);
+    free(jb.part);
+    free(jb.moved);
+    free(jb.sums);
+    return sum;
 }
 
 double km_assign(int *label, double *dist, const double *x, const double *xnorm, size_t n,
                  int d, const double *cent, const double *cnorm, int k)
 {
-    if (n == 0)
-        return 0;
-    struct assign_job jb = {.label = label, .dist = dist, .x = x, .xnorm = xnorm, .cent = cent,
-                            .cnorm = cnorm, .n = n, .nb = block_rows(k, d), .d = d, .k = k};
-    for (int c = 0; c < k; c++)
-        jb.cmax = fmax(jb.cmax, cnorm[c]);
-    size_t ntasks = ntasks_of(n, jb.nb);
-    jb.g = xreallocarray(NULL, (size_t)nthreads * jb.nb * k, sizeof *jb.g);
-    jb.part = xreallocarray(NULL, ntasks, sizeof *jb.part);
-    par_for(ntasks, assign_task, &jb);
-    double sum = 0;
-    for (size_t t = 0; t < ntasks; t++)
-        sum += jb.part[t];
-    free(jb.g);
-    free(jb.part);
-    return sum;
+    return assign_pass(label, dist, NULL, NULL, NULL, x, xnorm, n, d, cent, cnorm, k);
 }
 
 /* ---- k-means++ ------------------------------------------------------------ */
 
 /* Distances of every row to ncand candidate centroids, each capped by the
- * row's closest distance so far: out[n][ncand], with per-task sums. */
+ * row's closest distance so far: out[n][ncand], with per-task sums.
+ *
+ * Most rows cannot get closer to a candidate: by the triangle inequality,
+ * a row x whose nearest centroid so far is a, with candidate c at
+ * ||a - c|| >= 2 ||x - a||, has ||x - c|| >= ||x - a||.  Such a (row,
+ * candidate) keeps its distance without reading the row (the test allows
+ * for the expansion's rounding of ||x - a||^2); only the rows with some
+ * candidate left are multiplied.  The rule depends on the
+ * data alone, so the result does not depend on the threads or the kernel;
+ * it can differ from computing every pair only by rounding. */
 struct cand_job {
-    const double *x, *xnorm, *cand, *cnorm, *closest;
-    size_t n, nb;
+    const double *x, *xnorm, *cand, *packed, *cnorm, *closest;
+    const int *near;          /* [n] nearest centroid so far, or NULL: no pruning */
+    const double *cdist;      /* [ncentroids][ncand] ||centroid - candidate||^2 */
+    double xmax;              /* the largest ||x||^2: bounds every centroid's */
+    size_t n, nb, tr;
     int d, ncand;
-    double *out;              /* [n][ncand] */
-    double *g;                /* [nthreads][nb][ncand] */
+    double *out;              /* [n][ncand], written where computed */
+    uint8_t *computed;        /* [n] with near: 1 where out was written */
+    double *g;                /* [nthreads][nb][km_dots_stride(ncand)] */
+    uint32_t *rows;           /* [nthreads][nb] the rows to multiply, offsets in the block */
     double *part;             /* [ntasks][ncand] */
 };
+
+#define KM_MAX_TRIALS 16      /* 2 + ln k for k up to KM_MAX_K */
 
 static void cand_task(void *arg, size_t t, int worker)
 {
     struct cand_job *jb = arg;
-    size_t i0 = t * jb->nb, nb = jb->n - i0 < jb->nb ? jb->n - i0 : jb->nb;
+    size_t i0 = t * jb->tr, i1 = jb->n - i0 < jb->tr ? jb->n : i0 + jb->tr;
     int d = jb->d, nc = jb->ncand;
-    double *g = jb->g + (size_t)worker * jb->nb * nc, *part = jb->part + t * nc;
-    la_dgemm(g, jb->x + i0 * d, jb->cand, (int)nb, nc, d, false, true, 1.0, 0.0);
-    for (int c = 0; c < nc; c++)
-        part[c] = 0;
-    for (size_t i = 0; i < nb; i++) {
-        double xx = jb->xnorm[i0 + i], cl = jb->closest ? jb->closest[i0 + i] : INFINITY;
-        double *out = jb->out + (i0 + i) * nc;
-        for (int c = 0; c < nc; c++) {
-            double v = xx - 2 * g[i * nc + c] + jb->cnorm[c];
-            v = v > 0 ? v : 0;   /* the expansion can round below zero */
-            out[c] = v < cl ? v : cl;
-            part[c] += out[c];
+    double *g = jb->g + (size_t)worker * jb->nb * km_dots_stride(nc), *part = jb->part + t * nc;
+    uint32_t *rows = jb->rows + (size_t)worker * jb->nb;
+    double kept = 0, comp[KM_MAX_TRIALS] = {0};
+    for (size_t b = i0; b < i1; b += jb->nb) {
+        size_t nb = i1 - b < jb->nb ? i1 - b : jb->nb, ng = 0;
+        /* which rows need a product (all of them without pruning); the
+         * others keep their distance for every candidate, and out is not
+         * written for them (computed[i] says which) */
+        for (size_t i = 0; i < nb; i++) {
+            if (!jb->near) {
+                rows[ng++] = (uint32_t)i;
+                continue;
+            }
+            double cl = jb->closest[b + i];
+            double lim = 4 * (cl + tie_window(d, jb->xnorm[b + i], jb->xmax));
+            const double *cd = jb->cdist + (size_t)jb->near[b + i] * nc;
+            bool any = false;
+            for (int c = 0; c < nc; c++)
+                any |= cd[c] < lim;
+            jb->computed[b + i] = any;
+            if (any)
+                rows[ng++] = (uint32_t)i;
+            else
+                kept += cl;
+        }
+        size_t ldg = km_dots(g, jb->x + b * d, jb->near ? rows : NULL, ng, d, jb->cand,
+                             jb->packed, nc);
+        for (size_t r = 0; r < ng; r++) {
+            size_t i = b + rows[r];
+            double xx = jb->xnorm[i], cl = jb->closest ? jb->closest[i] : INFINITY, lim = 0;
+            const double *cd = NULL;
+            if (jb->near) {
+                lim = 4 * (cl + tie_window(d, xx, jb->xmax));
+                cd = jb->cdist + (size_t)jb->near[i] * nc;
+            }
+            double *out = jb->out + i * nc;
+            for (int c = 0; c < nc; c++) {
+                double v = cl;
+                if (!cd || cd[c] < lim) {
+                    v = xx - 2 * g[r * ldg + c] + jb->cnorm[c];
+                    v = v > 0 ? v : 0;   /* the expansion can round below zero */
+                    v = v < cl ? v : cl;
+                }
+                out[c] = v;
+                comp[c] += v;
+            }
         }
     }
+    /* the kept distances first, then the computed ones, in row order */
+    for (int c = 0; c < nc; c++)
+        part[c] = kept + comp[c];
 }
 
-/* pot[c]: the sum over rows of out[.][c], task partials added in order. */
+/* pot[c]: the sum over rows of out[.][c], task partials added in order;
+ * the partials stay in jb->part. */
 static void cand_distances(struct cand_job *jb, double *pot)
 {
-    size_t ntasks = ntasks_of(jb->n, jb->nb);
-    jb->part = xreallocarray(NULL, ntasks * jb->ncand, sizeof *jb->part);
+    size_t ntasks = ntasks_of(jb->n, jb->tr);
+    double *packed = xreallocarray(NULL, km_pack_size(jb->ncand, jb->d), sizeof *packed);
+    km_pack(packed, jb->cand, jb->ncand, jb->d);
+    jb->packed = packed;
     par_for(ntasks, cand_task, jb);
+    jb->packed = NULL;
+    free(packed);
     for (int c = 0; c < jb->ncand; c++) {
         pot[c] = 0;
         for (size_t t = 0; t < ntasks; t++)
             pot[c] += jb->part[t * jb->ncand + c];
     }
-    free(jb->part);
+}
+
+/* closest[i] = out[i][best] where computed, task by task; near[i] = c
+ * where that is closer. */
+struct keep_job {
+    double *closest;
+    int *near;
+    const double *out;
+    const uint8_t *computed;
+    size_t n, tr;
+    int ncand, best, c;
+};
+
+static void keep_task(void *arg, size_t t, int worker)
+{
+    (void)worker;
+    struct keep_job *jb = arg;
+    size_t i0 = t * jb->tr, i1 = jb->n - i0 < jb->tr ? jb->n : i0 + jb->tr;
+    for (size_t i = i0; i < i1; i++) {
+        if (!jb->computed[i])
+            continue;
+        double v = jb->out[i * jb->ncand + jb->best];
+        if (v < jb->closest[i]) {
+            jb->near[i] = jb->c;
+            jb->closest[i] = v;
+        }
+    }
+}
+
+/* The rows where the running sum of closest first reaches each of the
+ * draws rv[t] (t in order[], increasing): the task sums tsum[ntasks]
+ * (tasks of tr rows) find the task, then its rows are added up. */
+static void draw_rows(size_t *idx, const double *rv, const int *order, int ndraw,
+                      const double *closest, size_t n, const double *tsum, size_t ntasks,
+                      size_t tr)
+{
+    size_t t = 0;
+    double base = 0;
+    for (int a = 0; a < ndraw; a++) {
+        double want = rv[order[a]];
+        while (t < ntasks && base + tsum[t] < want) {
+            base += tsum[t];
+            t++;
+        }
+        size_t at = n - 1;
+        double run = base;
+        for (size_t i = t * tr; i < n; i++) {
+            run += closest[i];
+            if (run >= want) {
+                at = i;
+                break;
+            }
+        }
+        idx[order[a]] = at;
+    }
 }
 
 /* Greedy k-means++ (Arthur and Vassilvitskii; the greedy variant as in
@@ -528,9 +740,15 @@ void km_seed_plusplus(double *cent, const double *x, const double *xnorm, size_t
     struct rng r;
     rng_init(&r, seed);
     int trials = 2 + (int)log((double)k);
+    CHECK(trials <= KM_MAX_TRIALS);
+    size_t nb = block_rows(trials, d), tr = task_rows(nb), ntasks = ntasks_of(n, tr);
     double *closest = xreallocarray(NULL, n, sizeof *closest);
     double *cand_d = xreallocarray(NULL, n * (size_t)trials, sizeof *cand_d);
     double *cand = xreallocarray(NULL, (size_t)trials * d, sizeof *cand);
+    double *tsum = xreallocarray(NULL, ntasks, sizeof *tsum);
+    double *cdist = xreallocarray(NULL, (size_t)k * trials, sizeof *cdist);
+    int *near = xcalloc(n, sizeof *near);
+    uint8_t *computed = xcalloc(n, sizeof *computed);
     double cnorm[trials], rv[trials], pot[trials];
     size_t idx[trials];
     int order[trials];
@@ -539,17 +757,21 @@ void km_seed_plusplus(double *cent, const double *x, const double *xnorm, size_t
     memcpy(cent, x + first * d, (size_t)d * sizeof *cent);
     double c0 = xnorm[first], total;
     struct cand_job jb = {.x = x, .xnorm = xnorm, .cand = cent, .cnorm = &c0, .n = n,
-                          .nb = block_rows(trials, d), .d = d, .ncand = 1, .out = closest};
-    jb.g = xreallocarray(NULL, (size_t)nthreads * jb.nb * trials, sizeof *jb.g);
+                          .nb = nb, .tr = tr, .d = d, .ncand = 1, .out = closest};
+    for (size_t i = 0; i < n; i++)
+        jb.xmax = fmax(jb.xmax, xnorm[i]);
+    jb.g = xreallocarray(NULL, (size_t)nthreads * nb * km_dots_stride(trials), sizeof *jb.g);
+    jb.rows = xreallocarray(NULL, (size_t)nthreads * nb, sizeof *jb.rows);
+    jb.part = xreallocarray(NULL, ntasks * (size_t)trials, sizeof *jb.part);
     cand_distances(&jb, &total);
+    memcpy(tsum, jb.part, ntasks * sizeof *tsum);
 
     for (int c = 1; c < k; c++) {
         /* candidates: the rows where the running sum of closest first
-         * reaches each uniform draw times the total (one scan, draws in
-         * increasing order) */
+         * reaches each uniform draw times the total (draws in increasing
+         * order) */
         for (int t = 0; t < trials; t++) {
             rv[t] = rng_uniform(&r) * total;
-            idx[t] = n - 1;
             order[t] = t;
         }
         for (int a = 1; a < trials; a++)
@@ -558,21 +780,22 @@ void km_seed_plusplus(double *cent, const double *x, const double *xnorm, size_t
                 order[b] = order[b - 1];
                 order[b - 1] = tmp;
             }
-        double run = 0;
-        int next = 0;
-        for (size_t i = 0; i < n && next < trials; i++) {
-            run += closest[i];
-            while (next < trials && run >= rv[order[next]])
-                idx[order[next++]] = i;
-        }
+        draw_rows(idx, rv, order, trials, closest, n, tsum, ntasks, tr);
         for (int t = 0; t < trials; t++) {
             memcpy(cand + (size_t)t * d, x + idx[t] * d, (size_t)d * sizeof *cand);
             cnorm[t] = xnorm[idx[t]];
         }
+        for (int a = 0; a < c; a++)
+            for (int t = 0; t < trials; t++)
+                cdist[(size_t)a * trials + t] = km_dist2(cent + (size_t)a * d,
+                                                         cand + (size_t)t * d, d);
         jb.cand = cand;
         jb.cnorm = cnorm;
         jb.ncand = trials;
         jb.closest = closest;
+        jb.near = near;
+        jb.computed = computed;
+        jb.cdist = cdist;
         jb.out = cand_d;
         cand_distances(&jb, pot);
         int best = 0;
@@ -580,14 +803,24 @@ void km_seed_plusplus(double *cent, const double *x, const double *xnorm, size_t
             if (pot[t] < pot[best])
                 best = t;
         total = pot[best];
-        for (size_t i = 0; i < n; i++)
-            closest[i] = cand_d[i * trials + best];
+        for (size_t t = 0; t < ntasks; t++)
+            tsum[t] = jb.part[t * trials + best];
+        struct keep_job kj = {.closest = closest, .near = near, .out = cand_d,
+                              .computed = computed, .n = n, .tr = tr, .ncand = trials,
+                              .best = best, .c = c};
+        par_for(ntasks, keep_task, &kj);
         memcpy(cent + (size_t)c * d, cand + (size_t)best * d, (size_t)d * sizeof *cent);
     }
     free(closest);
     free(cand_d);
     free(cand);
+    free(tsum);
+    free(cdist);
+    free(near);
+    free(computed);
     free(jb.g);
+    free(jb.rows);
+    free(jb.part);
 }
 
 /* ---- Lloyd ---------------------------------------------------------------- */
@@ -687,46 +920,11 @@ static void reseed_empty(double *sums, double *counts, int *label, double *dist,
     }
 }
 
-/* Per-cluster sums of rows, one slice of features per task, rows in order
- * (so each sum is the same whatever the slicing). */
-struct sums_job {
-    const double *x;
-    const int *label;
-    size_t n;
-    int d, nslices;
-    double *sums;             /* [k][d], zeroed */
-};
-
-static void sums_task(void *arg, size_t t, int worker)
-{
-    (void)worker;
-    struct sums_job *jb = arg;
-    int j0, j1, d = jb->d;
-    slice_of(t, jb->nslices, d, &j0, &j1);
-    for (size_t i = 0; i < jb->n; i++) {
-        const double *xi = jb->x + i * d;
-        double *s = jb->sums + (size_t)jb->label[i] * d;
-        for (int j = j0; j < j1; j++)
-            s[j] += xi[j];
-    }
-}
-
-static void cluster_sums(double *sums, double *counts, const double *x, const int *label,
-                         size_t n, int d, int k)
-{
-    memset(sums, 0, (size_t)k * d * sizeof *sums);
-    memset(counts, 0, (size_t)k * sizeof *counts);
-    struct sums_job jb = {.x = x, .label = label, .n = n, .d = d, .sums = sums};
-    jb.nslices = d < nthreads ? d : nthreads;
-    par_for((size_t)jb.nslices, sums_task, &jb);
-    for (size_t i = 0; i < n; i++)
-        counts[label[i]] += 1;
-}
-
 /* Lloyd iterations from the centroids in cent[k][d] until the labels stop
  * changing, the centroids move less than tol_abs (squared, summed), or
- * max_iter updates.  On return label, dist and the returned inertia belong
- * to the final cent. */
+ * max_iter updates.  Each pass over the rows assigns them and adds up the
+ * clusters' sums for the next update.  On return label, dist and the
+ * returned inertia belong to the final cent. */
 static double lloyd(double *cent, int k, struct km_data *dt, int max_iter, double tol_abs,
                     int *iters)
 {
@@ -734,13 +932,12 @@ static double lloyd(double *cent, int k, struct km_data *dt, int max_iter, doubl
     int d = dt->d;
     double *sums = xcalloc((size_t)k * d + 2 * (size_t)k, sizeof *sums);
     double *counts = sums + (size_t)k * d, *cnorm = counts + k;
-    int *prev = xreallocarray(NULL, n, sizeof *prev);
     for (int c = 0; c < k; c++)
         cnorm[c] = sqnorm(cent + (size_t)c * d, d);
-    double inertia = km_assign(dt->label, dt->dist, dt->x, dt->xnorm, n, d, cent, cnorm, k);
+    double inertia = assign_pass(dt->label, dt->dist, NULL, sums, counts, dt->x, dt->xnorm, n,
+                                 d, cent, cnorm, k);
     int it = 0;
     while (it < max_iter) {
-        cluster_sums(sums, counts, dt->x, dt->label, n, d, k);
         reseed_empty(sums, counts, dt->label, dt->dist, dt->x, n, d, k);
         double shift = 0;
         for (int c = 0; c < k; c++) {
@@ -755,12 +952,12 @@ static double lloyd(double *cent, int k, struct km_data *dt, int max_iter, doubl
             cnorm[c] = sqnorm(cc, d);
         }
         it++;
-        memcpy(prev, dt->label, n * sizeof *prev);
-        inertia = km_assign(dt->label, dt->dist, dt->x, dt->xnorm, n, d, cent, cnorm, k);
-        if (memcmp(prev, dt->label, n * sizeof *prev) == 0 || shift <= tol_abs)
+        size_t moved;
+        inertia = assign_pass(dt->label, dt->dist, &moved, sums, counts, dt->x, dt->xnorm, n, d,
+                              cent, cnorm, k);
+        if (moved == 0 || shift <= tol_abs)
             break;
     }
-    free(prev);
     free(sums);
     *iters = it;
     return inertia;
@@ -866,8 +1063,7 @@ void km_minibatch_step(double *cent, double *counts, const double *x, size_t n, 
     double *got = sums + (size_t)k * d, *cnorm = got + k;
     for (int c = 0; c < k; c++)
         cnorm[c] = sqnorm(cent + (size_t)c * d, d);
-    km_assign(label, dist, x, NULL, n, d, cent, cnorm, k);
-    cluster_sums(sums, got, x, label, n, d, k);
+    assign_pass(label, dist, NULL, sums, got, x, NULL, n, d, cent, cnorm, k);
     for (int c = 0; c < k; c++) {
         if (got[c] == 0)
             continue;
@@ -1140,7 +1336,10 @@ static void pack_rows(msgpack_packer *pk, const double *v, int rows, int cols)
 void km_save(const struct km_model *m, ws *w)
 {
     msgpack_packer *pk = ws_pk(w);
-    msgpack_pack_map(pk, 14 + (m->table != NULL));
+    int nlog = 0;
+    for (int i = 0; i < m->nfields; i++)
+        nlog += m->logged[i];
+    msgpack_pack_map(pk, 14 + (m->table != NULL) + (nlog > 0));
     mp_pack_str(pk, "k");
     msgpack_pack_int(pk, m->k);
     mp_pack_str(pk, "fields");
@@ -1149,6 +1348,13 @@ void km_save(const struct km_model *m, ws *w)
     msgpack_pack_array(pk, (uint32_t)m->nfields);
     for (int i = 0; i < m->nfields; i++)
         msgpack_pack_int(pk, m->field_width[i]);
+    if (nlog > 0) {   /* only then, so models without --log keep their bytes */
+        mp_pack_str(pk, "log");
+        msgpack_pack_array(pk, (uint32_t)nlog);
+        for (int i = 0; i < m->nfields; i++)
+            if (m->logged[i])
+                mp_pack_str(pk, m->fields[i]);
+    }
     mp_pack_str(pk, "features");
     pack_strs(pk, m->features, m->d);
     mp_pack_str(pk, "scaling");
@@ -1313,6 +1519,17 @@ void km_load(struct km_model *m, rs *r)
     free(widths);
     free_strings(fields, nfields);
     free_strings(features, d);
+    const msgpack_object *lg = mp_map_get(rec, "log");   /* absent: nothing logged */
+    if (lg && lg->type != MSGPACK_OBJECT_ARRAY)
+        rs_die(r, "field \"log\": expected an array of field names, got %s", mp_type_name(lg));
+    for (uint32_t e = 0; lg && e < lg->via.array.size; e++) {
+        int f = 0;
+        while (f < nfields && !mp_str_eq(&lg->via.array.ptr[e], m->fields[f]))
+            f++;
+        if (f == nfields)
+            rs_die(r, "field \"log\": element %u: expected one of the fields", e);
+        m->logged[f] = true;
+    }
 
     const msgpack_object *sc = need_field(r, rec, "scaling", MSGPACK_OBJECT_MAP, "a map");
     const msgpack_object *method = mp_map_get(sc, "method");

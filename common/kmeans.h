@@ -4,13 +4,15 @@
  * Features are scaled first (x - center) / scale, per feature, and every
  * distance is the squared Euclidean distance in those scaled units.  A fit
  * is greedy k-means++ seeding then Lloyd iterations; distances of a block
- * of rows to the centroids come from one dgemm through the norm expansion
+ * of rows to the centroids come from the dot products of our kernel
+ * (kmeans_dots.c; OpenBLAS's dgemm is its twin) through the norm expansion
  * ||x||^2 - 2 x.c + ||c||^2, and a row whose best two centroids are closer
  * than that expansion's rounding error is decided by exact differences, so
- * an assignment never depends on how BLAS rounded.  Sums, counts and the
- * inertia are taken in our own loops, cut into tasks by the data's sizes
- * and added in a fixed order: the same seed gives the same bits whatever
- * the number of our threads or of BLAS's.  docs/kmeans.md describes it all.
+ * an assignment never depends on how the products rounded.  Sums, counts
+ * and the inertia are taken in our own loops, cut into tasks by the data's
+ * sizes and added in a fixed order: the same seed gives the same bits
+ * whatever the number of our threads or of BLAS's.  docs/kmeans.md
+ * describes it all.
  *
  * Ownership: a struct km_model owns its names and its one parameter block;
  * km_release frees both.  Row arrays passed in belong to the caller. */
@@ -26,7 +28,7 @@
 
 #define KM_KIND "model/kmeans"
 #define KM_MAX_K 1000
-#define KM_BLOCK 4096        /* most rows per dgemm block */
+#define KM_BLOCK 4096        /* most rows per block of products */
 #define KM_MAX_THREADS 64
 
 enum km_scaling { KM_STANDARD, KM_ROBUST, KM_NONE };
@@ -47,6 +49,7 @@ struct km_model {
     char **fields;            /* [nfields] the fields as given to --fields */
     char **features;          /* [d] column names: "x", or "vec[0]" ... */
     int *field_width;         /* [nfields] columns of each field (1 for a scalar) */
+    bool *logged;             /* [nfields] the field enters as ln(1 + value) (--log) */
     /* parameters: one allocation carved into named arrays (km_init) */
     double *params;
     double *center;           /* [d] subtracted before scaling */
@@ -69,7 +72,7 @@ struct km_model {
 
 /* Allocate for k clusters over the columns of the given field specs
  * (widths[i] columns for field i, named features[] in order, d in all).
- * Everything numeric starts at zero; scale at one. */
+ * Everything numeric starts at zero; scale at one; no field logged. */
 void km_init(struct km_model *m, int k, char *const *fields, const int *widths, int nfields,
              char *const *features, int d);
 void km_release(struct km_model *m);
@@ -88,6 +91,10 @@ int km_threads(void);
  * and population standard deviation, robust the median and interquartile
  * range (linear interpolation), none 0 and 1.  A zero spread scales by 1. */
 void km_scaling_fit(struct km_model *m, enum km_scaling how, const double *x, size_t n);
+/* The value a logged field's v enters as: ln(1 + v), which needs
+ * v > -1; false (and *out untouched) otherwise. */
+bool km_log_value(double v, double *out);
+
 /* Rows in place: x = (x - center) / scale. */
 void km_scale_rows(const struct km_model *m, double *x, size_t n);
 /* centroids in original units and their norms, from cent. */
@@ -150,6 +157,35 @@ double km_assign(int *label, double *dist, const double *x, const double *xnorm,
 int km_nearest(const double *x, int d, const double *cent, int k, double *dist);
 /* Squared distance between two d-vectors, in index order. */
 double km_dist2(const double *a, const double *b, int d);
+
+/* ---- the distance kernel (kmeans_dots.c) --------------------------------- */
+
+/* What computes the dot products of rows with centroids: our own kernel
+ * (the default; see kmeans_dots.c for why) or OpenBLAS's dgemm through
+ * linalg.h (the reference twin, itself switchable to plain loops).  The
+ * fit is the same either way up to the last bits of the k-means++
+ * potentials; the assignments never depend on it (near ties are decided
+ * exactly). */
+enum km_kernel { KM_KERNEL_OWN, KM_KERNEL_BLAS };
+void km_set_kernel(enum km_kernel k);
+enum km_kernel km_get_kernel(void);
+
+#define KM_PANEL 8           /* centroids per packed panel (the last may hold 4) */
+/* Doubles for the packed centroids: k rounded up to whole panels, times d. */
+size_t km_pack_size(int k, int d);
+/* packed = cent[k][d] as panels of centroids, feature-major, zero-padded:
+ * what km_dots's own kernel reads. */
+void km_pack(double *packed, const double *cent, int k, int d);
+/* The row stride of km_dots's output for k centroids with the current
+ * kernel: k for BLAS, k rounded up to whole panels for ours. */
+size_t km_dots_stride(int k);
+/* g[n][stride] (columns 0..k) = X[n][d] . cent[k][d]^T, where row r of X
+ * is x's row r, or with rows (not NULL) x's row rows[r]; returns the
+ * stride.  Each element is summed over features in index order with
+ * separate multiplies and adds (the same bits as la_naive_dgemm) by our
+ * kernel from packed, or by la_dgemm from cent with KM_KERNEL_BLAS. */
+size_t km_dots(double *g, const double *x, const uint32_t *rows, size_t n, int d,
+               const double *cent, const double *packed, int k);
 
 /* Mean silhouette of the scaled rows x[s][d] under nlab labelings
  * labels[t][s] (each with ks[t] clusters): out[t].  Euclidean distances in

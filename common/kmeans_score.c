@@ -73,15 +73,23 @@ static void read_features(struct km_scorer *s, rs *in)
         if (!o)
             rs_die(in, "field \"%s\": missing (the model needs it)", name);
         if (!array) {
-            s->x[col++] = value_of(in, name, -1, o);
+            s->x[col] = value_of(in, name, -1, o);
+            if (m->logged[f] && !km_log_value(s->x[col], &s->x[col]))
+                rs_die(in, "field \"%s\": %g is not above -1, so ln(1 + x) is undefined "
+                       "(the model logs it)", name, s->x[col]);
+            col++;
             continue;
         }
         int w = m->field_width[f];
         if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != (uint32_t)w)
             rs_die(in, "field \"%s\": expected an array of %d numbers, got %s", name, w,
                    o->type == MSGPACK_OBJECT_ARRAY ? "one of another length" : mp_type_name(o));
-        for (int e = 0; e < w; e++)
-            s->x[col++] = value_of(in, name, e, &o->via.array.ptr[e]);
+        for (int e = 0; e < w; e++, col++) {
+            s->x[col] = value_of(in, name, e, &o->via.array.ptr[e]);
+            if (m->logged[f] && !km_log_value(s->x[col], &s->x[col]))
+                rs_die(in, "field \"%s\": element %d: %g is not above -1, so ln(1 + x) is "
+                       "undefined (the model logs it)", name, e, s->x[col]);
+        }
     }
     km_scale_rows(m, s->x, 1);
 }

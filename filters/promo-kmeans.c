@@ -31,6 +31,7 @@ static const char help[] =
 "  --fields A,B,...   numeric features; NAME[] spreads an array field  [required]\n"
 "  -k K | K1..K2      clusters, or a range to choose from (K1 >= 2)  [required]\n"
 "  --pick P           silhouette or elbow: how a range picks k  [default: silhouette]\n"
+"  --log A,B,...      of those fields, cluster on ln(1 + value)  [default: none]\n"
 "  --scale S          standard, robust or none  [default: standard]\n"
 "  --skip-invalid     skip records with missing or non-finite features  [default: error]\n"
 "  --n-init N         restarts of seeding and Lloyd, the lowest inertia kept  [default: 3]\n"
@@ -40,6 +41,7 @@ static const char help[] =
 "  --minibatch SIZE   batches of SIZE records, FILE read once per pass  [default: off]\n"
 "  --profile FILE     write each segment's profile (kind metrics) to FILE  [default: none]\n"
 "  --threads N        threads; the model is the same for any N  [default: one per processor]\n"
+"  --kernel K         own or blas: what computes the distances  [default: own]\n"
 "  --seed S           random seed  [default: 1]\n"
 "  -o, --output FILE  write the model to FILE, atomically  [default: stdout]\n"
 "  --level N          gzip level, 0 for none  [default: 1]\n"
@@ -57,10 +59,11 @@ static const char help[] =
 
 enum {
     O_FIELDS = CLI_FIRST_FREE, O_PICK, O_SCALE, O_SKIP, O_NINIT, O_MAXITER, O_TOL, O_SAMPLE,
-    O_MINIBATCH, O_PROFILE, O_THREADS
+    O_MINIBATCH, O_PROFILE, O_THREADS, O_LOG, O_KERNEL
 };
 enum pick { PICK_SILHOUETTE, PICK_ELBOW };
 static const char *const pick_names[] = {"silhouette", "elbow"};
+static const char *const kernel_names[] = {"own", "blas"};
 
 /* Random streams split off the seed, one per use. */
 enum { STREAM_SAMPLE = 1000000, STREAM_RESERVOIR };
@@ -69,6 +72,8 @@ struct kmeans {
     struct cli cli;
     char **fields;            /* --fields, a cli_list array */
     int nfields;
+    const char *log_arg;      /* --log */
+    bool *logged;             /* [nfields] named by --log */
     const char *fields_arg, *k_arg;
     int kmin, kmax;
     enum pick pick;
@@ -131,6 +136,25 @@ static int parse_name(const char *opt, const char *s, const char *const *names, 
     die_usage("%s: expected %s, got \"%s\"", opt, expected, s);
 }
 
+/* --log names fields of --fields, as written there ("vec[]" for an array). */
+static void parse_log(struct kmeans *p)
+{
+    p->logged = xcalloc((size_t)p->nfields, sizeof *p->logged);
+    if (!p->log_arg)
+        return;
+    int n;
+    char **names = cli_list(p->log_arg, &n);
+    for (int i = 0; i < n; i++) {
+        int f = 0;
+        while (f < p->nfields && strcmp(names[i], p->fields[f]) != 0)
+            f++;
+        if (f == p->nfields)
+            die_usage("--log: \"%s\" is not one of --fields", names[i]);
+        p->logged[f] = true;
+    }
+    free(names);
+}
+
 static void parse_options(struct kmeans *p, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -146,6 +170,8 @@ static void parse_options(struct kmeans *p, int argc, char **argv)
         {"minibatch", required_argument, 0, O_MINIBATCH},
         {"profile", required_argument, 0, O_PROFILE},
         {"threads", required_argument, 0, O_THREADS},
+        {"log", required_argument, 0, O_LOG},
+        {"kernel", required_argument, 0, O_KERNEL},
         {0, 0, 0, 0},
     };
     memset(p, 0, sizeof *p);
@@ -186,6 +212,11 @@ static void parse_options(struct kmeans *p, int argc, char **argv)
             break;
         case O_PROFILE: p->profile = optarg; break;
         case O_THREADS: p->threads = (int)cli_int("--threads", optarg, 1, KM_MAX_THREADS); break;
+        case O_LOG: p->log_arg = optarg; break;
+        case O_KERNEL:
+            km_set_kernel((enum km_kernel)parse_name("--kernel", optarg, kernel_names, 2,
+                                                     "own or blas"));
+            break;
         default:
             if (!cli_common(&p->cli, opt, optarg, help, argv))
                 die_usage("unhandled option");
@@ -196,6 +227,7 @@ static void parse_options(struct kmeans *p, int argc, char **argv)
     if (!p->k_arg)
         die_usage("-k is required: a number of clusters, or a range such as 2..12");
     p->fit.seed = p->cli.seed;
+    parse_log(p);
     if (!p->threads) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         p->threads = cpus < 1 ? 1 : cpus > KM_MAX_THREADS ? KM_MAX_THREADS : (int)cpus;
@@ -224,6 +256,8 @@ static void open_outputs(struct kmeans *p)
     ws_opt_str(p->out, "fields", p->fields_arg);
     ws_opt_str(p->out, "k", p->k_arg);
     ws_opt_str(p->out, "pick", pick_names[p->pick]);
+    if (p->log_arg)
+        ws_opt_str(p->out, "log", p->log_arg);
     ws_opt_str(p->out, "scale", km_scaling_names[p->scaling]);
     ws_opt_bool(p->out, "skip_invalid", p->skip_invalid);
     ws_opt_str(p->out, "init", "k-means++");
@@ -266,6 +300,20 @@ static bool add_row(struct kmeans *p, rs *r)
         rs_die(r, "field \"%s\": %s (--skip-invalid skips such records)", t->cols[j].name,
                isnan(row[j]) ? "missing" : "not a finite number");
     }
+    size_t j = 0;
+    for (int f = 0; f < p->nfields; f++) {
+        size_t j1 = j + t->fields[f].width;
+        for (; j < j1; j++) {
+            if (!p->logged[f] || km_log_value(row[j], &row[j]))
+                continue;
+            if (p->skip_invalid) {
+                t->nrows--;
+                return false;
+            }
+            rs_die(r, "field \"%s\": %g is not above -1, so --log cannot take ln(1 + x) "
+                   "(--skip-invalid skips such records)", t->cols[j].name, row[j]);
+        }
+    }
     return true;
 }
 
@@ -278,9 +326,18 @@ static void model_init(struct kmeans *p, int k)
     char **features = xcalloc((size_t)d, sizeof *features);
     for (int i = 0; i < p->nfields; i++)
         widths[i] = (int)t->fields[i].width;
-    for (int j = 0; j < d; j++)
-        features[j] = t->cols[j].name;
+    /* a logged column is named for what it holds: "log1p(monetary)" */
+    size_t j = 0;
+    for (int f = 0; f < p->nfields; f++)
+        for (size_t j1 = j + t->fields[f].width; j < j1; j++) {
+            const char *name = t->cols[j].name;
+            features[j] = xmalloc(strlen(name) + 8);
+            sprintf(features[j], p->logged[f] ? "log1p(%s)" : "%s", name);
+        }
     km_init(&p->m, k, p->fields, widths, p->nfields, features, d);
+    memcpy(p->m.logged, p->logged, (size_t)p->nfields * sizeof *p->logged);
+    for (j = 0; j < (size_t)d; j++)
+        free(features[j]);
     free(widths);
     free(features);
 }
@@ -727,6 +784,7 @@ static void cleanup(struct kmeans *p)
     km_release(&p->m);
     tbl_release(&p->t);
     free(p->fields);
+    free(p->logged);
 }
 
 int main(int argc, char **argv)

@@ -200,6 +200,55 @@ Try 'promo-kmeans --help' for more information."
   assert_output '{"scaling":{"method":"robust","center":[3],"scale":[2]},"sizes":[4,1]}'
 }
 
+@test "--log clusters on ln(1 + x), stored in the model and applied by the scorer" {
+  # spend spans four decades: on the raw values the one large customer is a
+  # segment alone; on ln(1 + x) the two groups of scale are found
+  printf 'user,spend,visits\n1,9,1\n2,11,1\n3,99,2\n4,101,2\n5,999,3\n6,1001,3\n7,99999,3\n' > s.csv
+  promo-import -q --kind users -o s.mpz s.csv
+  promo-kmeans -q --scale none --fields spend -k 2 -o raw.mpz s.mpz
+  run -0 promo-cat --format jsonl --fields sizes raw.mpz
+  assert_output '{"sizes":[6,1]}'
+  promo-kmeans -q --scale none --fields spend,visits --log spend -k 2 --profile p.mpz -o m.mpz s.mpz
+  run -0 promo-cat --format jsonl --fields log,features,sizes m.mpz
+  assert_output '{"log":["spend"],"features":["log1p(spend)","visits"],"sizes":[4,3]}'
+  run -0 bash -c "promo-cat --header m.mpz | grep -o '\"log\":\"spend\"'"
+  # the centroid is the mean of ln(1 + spend) of its members
+  expected=$(awk 'BEGIN { printf "%.6f", (log(1000) + log(1002) + log(100000)) / 3 }')
+  run -0 bash -c "promo-cat --format jsonl --fields centroids m.mpz | sed -E 's/.*\\],\\[([-0-9.e]+),.*/\\1/' | awk '{ printf \"%.6f\", \$1 }'"
+  assert_output "$expected"
+  run -0 bash -c "promo-score -m m.mpz s.mpz | promo-cat --fields user,segment --no-names | paste -sd' '"
+  assert_output "1,0 2,0 3,0 4,0 5,1 6,1 7,1"
+  # values at or below -1 have no logarithm: an error naming the field, or skipped
+  printf 'user,spend,visits\n1,5,1\n2,-1,1\n3,7,2\n4,8,1\n' | promo-import -q --kind users -o neg.mpz
+  run -1 --separate-stderr promo-kmeans --fields spend,visits --log spend -k 2 -o bad.mpz neg.mpz
+  assert_equal "$stderr" 'promo-kmeans: neg.mpz: record 2: field "spend": -1 is not above -1, so --log cannot take ln(1 + x) (--skip-invalid skips such records)'
+  [ ! -e bad.mpz ] || fail "a model was written after an error"
+  run -0 promo-kmeans -q --fields spend,visits --log spend --skip-invalid -k 2 -o ok.mpz neg.mpz
+  run -0 promo-cat --format jsonl --fields n,skipped ok.mpz
+  assert_output '{"n":3,"skipped":1}'
+  run -1 --separate-stderr promo-score -m m.mpz neg.mpz
+  assert_equal "$stderr" 'promo-score: neg.mpz: record 2: field "spend": -1 is not above -1, so ln(1 + x) is undefined (the model logs it)'
+  run -2 --separate-stderr promo-kmeans --fields spend -k 2 --log visits s.mpz
+  assert_equal "${stderr_lines[0]}" 'promo-kmeans: --log: "visits" is not one of --fields'
+  # a model without --log has no "log" field (its bytes are as before)
+  run -1 bash -c "promo-cat --format jsonl raw.mpz | grep -c '\"log\"'"
+  assert_output 0
+}
+
+@test "--kernel blas (OpenBLAS's dgemm) gives the same segments as our kernel" {
+  blobs_csv 3000 > b.csv
+  promo-import -q --kind points -o b.mpz b.csv
+  promo-kmeans -q --fields x,y,z -k 2..6 --kernel own -o own.mpz b.mpz
+  promo-kmeans -q --fields x,y,z -k 2..6 --kernel blas -o blas.mpz b.mpz
+  promo-score -m own.mpz b.mpz | promo-cat --fields segment > own.csv
+  promo-score -m blas.mpz b.mpz | promo-cat --fields segment > blas.csv
+  cmp own.csv blas.csv
+  run -0 promo-cat --format jsonl --fields k,sizes,iterations blas.mpz
+  assert_output "$(promo-cat --format jsonl --fields k,sizes,iterations own.mpz)"
+  run -2 --separate-stderr promo-kmeans --fields x -k 2 --kernel gpu b.mpz
+  assert_equal "${stderr_lines[0]}" 'promo-kmeans: --kernel: expected own or blas, got "gpu"'
+}
+
 @test "missing, non-finite and text features are errors naming the field; --skip-invalid counts" {
   printf 'user,a,b\n1,1,x\n2,,y\n3,5,z\n4,7,w\n' > bad.csv
   promo-import -q --kind users --types a=float -o bad.mpz bad.csv
@@ -270,30 +319,25 @@ Try 'promo-kmeans --help' for more information."
 # "oracle" is computed here too.  The bar: the behaviour segments reach an
 # ARI of at least 0.2 and at least half the oracle's, where shuffled
 # segments score about 0 (checked below, < 0.02).
-@test "the simulated shop: segments of the users recover the archetypes (ARI)" {
+@test "the simulated shop: segments of the users view recover the archetypes (ARI)" {
+  # The users view of 8 weeks of a 4000-user shop, the users with at least
+  # 5 sessions (fewer carry too little behaviour to tell an archetype by).
   promo-synth world -q --users 4000 --seed 7 -o w.mpz
   promo-synth events -q --world w.mpz --days 56 --dirt 0 --seed 7 -o e.mpz
-  promo-cat --fields user,event,session,item,price e.mpz | awk -F, -v min=5 '
-    NR == 1 { next }
-    { u = $1; n[u]++ }
-    !((u, $3) in seen) { seen[u, $3] = 1; sess[u]++ }
-    $2 == "view" { views[u]++; lp[u] += log($5); iv[u, $4]++; if (iv[u, $4] == 1) items[u] = items[u] " " $4 }
-    $2 == "purchase" { buys[u]++ }
-    END {
-      print "user,log_sessions,views_per_session,top3_share,buys_per_view,mean_log_price"
-      for (u in n) {
-        if (sess[u] < min || views[u] == 0) continue
-        t1 = t2 = t3 = 0; m = split(items[u], it, " ")
-        for (i = 1; i <= m; i++) { c = iv[u, it[i]]
-          if (c > t1) { t3 = t2; t2 = t1; t1 = c } else if (c > t2) { t3 = t2; t2 = c } else if (c > t3) t3 = c }
-        printf "%s,%.6f,%.6f,%.6f,%.6f,%.6f\n", u, log(sess[u]), views[u] / sess[u], (t1 + t2 + t3) / views[u], buys[u] / views[u], lp[u] / views[u]
-      }
-    }' > users.csv
+  promo-clean -q -o c.mpz e.mpz
+  promo-featurize -q --view users --asof 2024-02-26 -o all.mpz c.mpz
+  promo-cat --format csv all.mpz |
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; print; next } $col["sessions"] >= 5' > users.csv
   promo-import -q --kind users -o users.mpz users.csv
   promo-cat --fields type,user,archetype,visit_rate,propensity,price_sensitivity --no-names w.mpz |
     awk -F, '$1 == "user"' | sort -t, -k2,2 > world_users.csv
   cut -d, -f2,3 world_users.csv > truth.csv
-  promo-kmeans -q --fields log_sessions,views_per_session,top3_share,buys_per_view,mean_log_price -k 5 -o m.mpz users.mpz
+  # Features that mirror the archetypes' parameters: spend (visits x
+  # propensity x price), events per session (views per session), the mean
+  # purchase value (price sensitivity) and carts that end in a purchase
+  # (checkout); the three heavy-tailed ones logged.
+  promo-kmeans -q --fields monetary,mean_session_length,mean_purchase_value,cart_to_purchase \
+    --log monetary,mean_session_length,mean_purchase_value -k 5 -o m.mpz users.mpz
   promo-score -m m.mpz users.mpz | promo-cat --fields user,segment --no-names | sort -t, -k1,1 |
     join -t, truth.csv - | cut -d, -f2,3 > pairs.csv
   n=$(wc -l < pairs.csv)
@@ -309,7 +353,13 @@ Try 'promo-kmeans --help' for more information."
   promo-kmeans -q --fields log_visit_rate,log_propensity,log_price_sensitivity -k 5 -o h.mpz hidden.mpz
   oracle=$(promo-score -m h.mpz hidden.mpz | promo-cat --fields user,segment --no-names | sort -t, -k1,1 |
     join -t, truth.csv - | cut -d, -f2,3 | ari)
-  echo "# archetypes vs segments of $n active users: ARI $behaviour (hidden-parameter oracle $oracle, shuffled $shuffled)" >&3
+  echo "# archetypes vs segments of the users view, $n users: ARI $behaviour (hidden-parameter oracle $oracle, shuffled $shuffled)" >&3
+  # The bar: archetypes overlap in behaviour (the oracle, k-means on the
+  # hidden parameters themselves, reaches only about 0.4), and the view has
+  # no mean price of the items viewed nor the share of the top items, the
+  # two cues that set bargain hunters and loyal buyers apart; so at least
+  # 0.2 and half the oracle, while a shuffled assignment scores about 0.
+  # (Seeds 7 and 11 of this set-up give 0.27 and 0.24.)
   run -0 awk -v b="$behaviour" -v o="$oracle" -v s="$shuffled" 'BEGIN { print (b >= 0.2 && b >= o / 2 && s < 0.02 && s > -0.02) ? "ok" : "below the bar" }'
   assert_output ok
 }

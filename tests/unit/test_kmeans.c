@@ -1,6 +1,8 @@
 /* test_kmeans: the k-means module against plain reference computations:
- * assignment (with planted near-ties) against brute force, the same fit on
- * any number of threads and with the naive BLAS twin, silhouette against
+ * our distance kernel against la_naive_dgemm (the same bits) and OpenBLAS
+ * on random shapes, assignment (with planted near-ties) against brute
+ * force, the same fit on any number of threads, with our kernel and with
+ * the BLAS twin, and k-means++ with and without its pruning, silhouette against
  * its definition, moments, the mini-batch update, renumbering, and a model
  * saved and loaded back. */
 #include <math.h>
@@ -43,6 +45,136 @@ static double sqn(const double *v, int d)
     return s;
 }
 
+/* km_dots on random shapes, with and without a row list: bit for bit the
+ * naive dgemm (the same order of operations), and OpenBLAS to rounding. */
+static void test_dots(void)
+{
+    static const int ks[] = {1, 3, 4, 5, 8, 9, 12, 13, 16, 17, 31};
+    static const int ds[] = {1, 2, 7, 32, 65};
+    size_t bad_bits = 0, bad_blas = 0, bad_rows = 0, cases = 0;
+    for (size_t a = 0; a < sizeof ks / sizeof *ks; a++)
+        for (size_t b = 0; b < sizeof ds / sizeof *ds; b++) {
+            int k = ks[a], d = ds[b];
+            size_t n = 1 + rng_below(&R, 70);
+            double *x = xcalloc(n * d, sizeof *x), *cent = xcalloc((size_t)k * d, sizeof *cent);
+            for (size_t i = 0; i < n * d; i++)
+                x[i] = 10 * rng_normal(&R);
+            for (int i = 0; i < k * d; i++)
+                cent[i] = 10 * rng_normal(&R);
+            double *pk = xcalloc(km_pack_size(k, d), sizeof *pk);
+            km_pack(pk, cent, k, d);
+            size_t ldg = km_dots_stride(k);
+            double *g = xcalloc(n * ldg, sizeof *g), *ref = xcalloc(n * k, sizeof *ref);
+            double *blas = xcalloc(n * k, sizeof *blas);
+            CHECK_TRUE(km_dots(g, x, NULL, n, d, cent, pk, k) == ldg && ldg >= (size_t)k,
+                       "km_dots returns its stride");
+            la_naive_dgemm(ref, x, cent, (int)n, k, d, false, true, 1.0, 0.0);
+            la_dgemm(blas, x, cent, (int)n, k, d, false, true, 1.0, 0.0);
+            for (size_t i = 0; i < n; i++)
+                for (int c = 0; c < k; c++) {
+                    double v = g[i * ldg + c], r = ref[(size_t)i * k + c];
+                    bad_bits += memcmp(&v, &r, sizeof v) != 0;
+                    bad_blas += fabs(v - blas[(size_t)i * k + c]) > 1e-12 * (100 * d + fabs(r));
+                }
+            /* a row list: every other row, backwards */
+            uint32_t rows[70];
+            size_t nr = 0;
+            for (size_t i = n; i-- > 0;)
+                if (i % 2 == 0)
+                    rows[nr++] = (uint32_t)i;
+            km_dots(g, x, rows, nr, d, cent, pk, k);
+            for (size_t r = 0; r < nr; r++)
+                bad_rows += memcmp(g + r * ldg, ref + (size_t)rows[r] * k,
+                                   (size_t)k * sizeof *g) != 0;
+            km_set_kernel(KM_KERNEL_BLAS);
+            CHECK_TRUE(km_dots(g, x, rows, nr, d, cent, NULL, k) == (size_t)k,
+                       "the BLAS twin's stride is k");
+            for (size_t r = 0; r < nr; r++)
+                for (int c = 0; c < k; c++)
+                    bad_rows += fabs(g[r * k + c] - ref[(size_t)rows[r] * k + c]) >
+                                1e-12 * (100 * d + fabs(ref[(size_t)rows[r] * k + c]));
+            km_set_kernel(KM_KERNEL_OWN);
+            free(x);
+            free(cent);
+            free(pk);
+            free(g);
+            free(ref);
+            free(blas);
+            cases++;
+        }
+    CHECK_EQ_INT(bad_bits, 0, "our kernel gives the naive dgemm's bits (55 shapes)");
+    CHECK_EQ_INT(bad_blas, 0, "our kernel agrees with OpenBLAS to rounding");
+    CHECK_EQ_INT(bad_rows, 0, "a row list picks the rows, in both kernels");
+    CHECK_EQ_INT(cases, 55, "every shape ran");
+}
+
+/* Greedy k-means++ as written in the paper: exact distances of every row
+ * to every candidate, running sums over all rows; the same random draws
+ * as km_seed_plusplus. */
+static void seed_ref(double *cent, const double *x, size_t n, int d, int k, uint64_t seed)
+{
+    struct rng r;
+    rng_init(&r, seed);
+    int trials = 2 + (int)log((double)k);
+    double *cl = xcalloc(n, sizeof *cl), *tmp = xcalloc(n * trials, sizeof *tmp), total = 0;
+    size_t first = rng_below(&r, n);
+    memcpy(cent, x + first * d, (size_t)d * sizeof *cent);
+    for (size_t i = 0; i < n; i++)
+        total += cl[i] = km_dist2(x + i * d, cent, d);
+    for (int c = 1; c < k; c++) {
+        double rv[trials], pot[trials];
+        size_t idx[trials];
+        for (int t = 0; t < trials; t++)
+            rv[t] = rng_uniform(&r) * total;
+        int best = 0;
+        for (int t = 0; t < trials; t++) {
+            double run = 0;
+            idx[t] = n - 1;
+            for (size_t i = 0; i < n; i++)
+                if ((run += cl[i]) >= rv[t]) {
+                    idx[t] = i;
+                    break;
+                }
+            pot[t] = 0;
+            for (size_t i = 0; i < n; i++) {
+                double v = km_dist2(x + i * d, x + idx[t] * d, d);
+                pot[t] += tmp[t * n + i] = v < cl[i] ? v : cl[i];
+            }
+            if (pot[t] < pot[best])
+                best = t;
+        }
+        memcpy(cl, tmp + best * n, n * sizeof *cl);
+        total = pot[best];
+        memcpy(cent + (size_t)c * d, x + idx[best] * d, (size_t)d * sizeof *cent);
+    }
+    free(cl);
+    free(tmp);
+}
+
+/* km_seed_plusplus (blocked products, the triangle-inequality pruning,
+ * task sums) picks the rows the plain version picks, on any threads. */
+static void test_seed_prune(void)
+{
+    size_t n = 40000;
+    int d = 5, k = 12;
+    double *x = blobs(n, d, k, 4, NULL);
+    double *xn = xcalloc(n, sizeof *xn);
+    for (size_t i = 0; i < n; i++)
+        xn[i] = sqn(x + i * d, d);
+    double ref[(size_t)k * d], got[(size_t)k * d];
+    int same = 0;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        seed_ref(ref, x, n, d, k, seed);
+        km_set_threads((int)seed);
+        km_seed_plusplus(got, x, xn, n, d, k, seed);
+        same += memcmp(ref, got, sizeof ref) == 0;
+    }
+    km_set_threads(1);
+    CHECK_EQ_INT(same, 4, "pruned k-means++ seeds as the plain algorithm does (4 seeds)");
+    free(x);
+    free(xn);
+}
+
 static void test_assign(void)
 {
     size_t n = 3000;
@@ -73,12 +205,16 @@ static void test_assign(void)
     CHECK_EQ_INT(wrong, 0, "assignment equals exact brute force, near-ties included");
     CHECK_EQ_INT(lab[6], 3, "a tie between equal centroids goes to the lower number");
     CHECK_NEAR(inertia, brute, 1e-12, "inertia is the sum of exact distances");
-    la_set_backend(LA_NAIVE);
+    km_set_kernel(KM_KERNEL_BLAS);
     int *lab2 = xcalloc(n, sizeof *lab2);
     km_assign(lab2, dist, x, NULL, n, d, cent, cn, k);
+    CHECK_TRUE(memcmp(lab, lab2, n * sizeof *lab) == 0, "the BLAS twin gives the same labels");
+    la_set_backend(LA_NAIVE);
+    km_assign(lab2, dist, x, NULL, n, d, cent, cn, k);
     la_set_backend(LA_BLAS);
+    km_set_kernel(KM_KERNEL_OWN);
     CHECK_TRUE(memcmp(lab, lab2, n * sizeof *lab) == 0,
-               "the naive BLAS twin gives the same labels");
+               "the BLAS twin on plain loops gives the same labels");
     free(x);
     free(lab);
     free(lab2);
@@ -97,11 +233,13 @@ static void init_model(struct km_model *m, int k, int d)
     km_init(m, k, fields, widths, 1, features, d);
 }
 
-/* Fit with t threads on the backend given; the model and the labels. */
+/* Fit with t threads with the kernel and BLAS backend given; the model
+ * and the labels. */
 static void fit_with(struct km_model *m, int *lab, const double *x, size_t n, int d, int k,
-                     int threads, enum la_backend be)
+                     int threads, enum km_kernel kern, enum la_backend be)
 {
     km_set_threads(threads);
+    km_set_kernel(kern);
     la_set_backend(be);
     init_model(m, k, d);
     struct km_data dt;
@@ -111,6 +249,7 @@ static void fit_with(struct km_model *m, int *lab, const double *x, size_t n, in
     memcpy(lab, dt.label, n * sizeof *lab);
     km_data_release(&dt);
     la_set_backend(LA_BLAS);
+    km_set_kernel(KM_KERNEL_OWN);
     km_set_threads(1);
 }
 
@@ -129,15 +268,19 @@ static void test_fit(void)
     int d = 6, k = 5;
     int *truth = xcalloc(n, sizeof *truth);
     double *x = blobs(n, d, k, 8, truth);
-    struct km_model m1, m2, m3;
+    struct km_model m1, m2, m3, m4;
     int *l1 = xcalloc(n, sizeof *l1), *l2 = xcalloc(n, sizeof *l2), *l3 = xcalloc(n, sizeof *l3);
-    fit_with(&m1, l1, x, n, d, k, 1, LA_BLAS);
-    fit_with(&m2, l2, x, n, d, k, 4, LA_BLAS);
-    fit_with(&m3, l3, x, n, d, k, 3, LA_NAIVE);
+    int *l4 = xcalloc(n, sizeof *l4);
+    fit_with(&m1, l1, x, n, d, k, 1, KM_KERNEL_OWN, LA_BLAS);
+    fit_with(&m2, l2, x, n, d, k, 4, KM_KERNEL_OWN, LA_BLAS);
+    fit_with(&m3, l3, x, n, d, k, 3, KM_KERNEL_BLAS, LA_NAIVE);
+    fit_with(&m4, l4, x, n, d, k, 2, KM_KERNEL_BLAS, LA_BLAS);
     CHECK_TRUE(same_model(&m1, &m2) && memcmp(l1, l2, n * sizeof *l1) == 0,
                "1 and 4 threads give the same bits");
     CHECK_TRUE(same_model(&m1, &m3) && memcmp(l1, l3, n * sizeof *l1) == 0,
-               "the naive BLAS twin gives the same bits");
+               "the BLAS twin on plain loops gives our kernel's bits");
+    CHECK_TRUE(memcmp(l1, l4, n * sizeof *l1) == 0 && m1.iterations == m4.iterations,
+               "the BLAS twin on OpenBLAS gives the same segments");
     /* well separated blobs: each cluster is exactly one blob */
     int map[k];
     for (int c = 0; c < k; c++)
@@ -179,11 +322,13 @@ static void test_fit(void)
     km_release(&m1);
     km_release(&m2);
     km_release(&m3);
+    km_release(&m4);
     free(x);
     free(truth);
     free(l1);
     free(l2);
     free(l3);
+    free(l4);
 }
 
 /* The silhouette by its definition, O(n^2) per row. */
@@ -337,6 +482,8 @@ int main(void)
 {
     diag_init("test_kmeans");
     rng_init(&R, 12345);
+    test_dots();
+    test_seed_prune();
     test_assign();
     test_fit();
     test_silhouette();
