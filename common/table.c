@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpscan.h"
 #include "rec.h"
 #include "xalloc.h"
 
@@ -19,7 +20,9 @@ void tbl_init(struct tbl *t, char *const *names, size_t n)
         f->array = len > 2 && strcmp(names[i] + len - 2, "[]") == 0;
         f->name = xstrndup(names[i], f->array ? len - 2 : len);
         f->width = f->array ? 0 : 1;   /* an array's width comes with its first value */
+        t->any_array |= f->array;
     }
+    t->stamp = xcalloc(n ? n : 1, sizeof *t->stamp);
 }
 
 void tbl_release(struct tbl *t)
@@ -34,6 +37,8 @@ void tbl_release(struct tbl *t)
     free(t->fields);
     free(t->cols);
     free(t->x);
+    free(t->seen);
+    free(t->stamp);
     memset(t, 0, sizeof *t);
 }
 
@@ -119,12 +124,166 @@ static const msgpack_object *find(struct tbl_field *f, const msgpack_object *rec
     return NULL;
 }
 
+/* ---- the fast path: a flat record read from its bytes --------------------- */
+
+static uint64_t be(const unsigned char *p, int k)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < k; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* The requested field a key names, or -1: the cached key at this position
+ * first, else a search (which updates the cache). */
+static int field_at(struct tbl *t, size_t i, const char *key, size_t len)
+{
+    if (i >= t->nseen) {
+        size_t n = i + 8;
+        t->seen = xreallocarray(t->seen, n, sizeof *t->seen);
+        memset(t->seen + t->nseen, 0, (n - t->nseen) * sizeof *t->seen);
+        t->nseen = n;
+    }
+    struct tbl_seen_key *c = &t->seen[i];
+    if (c->len == len && memcmp(c->key, key, len) == 0)
+        return c->field;
+    int f = -1;
+    for (size_t j = 0; j < t->nfields && f < 0; j++)
+        if (strlen(t->fields[j].name) == len && memcmp(t->fields[j].name, key, len) == 0)
+            f = (int)j;
+    if (len > 0 && len <= sizeof c->key) {
+        memcpy(c->key, key, len);
+        c->len = (uint8_t)len;
+        c->field = f;
+    }
+    return f;
+}
+
+/* One scalar value: 1 a number in *v, 2 a string (*s, *n), 0 nil, -1
+ * anything else (left to the general path).  *used: its size. */
+static int scalar(const unsigned char *p, size_t avail, double *v, const char **s, size_t *n,
+                  size_t *used)
+{
+    unsigned b = p[0];
+    size_t k;
+    if (b <= 0x7f) { *v = b; *used = 1; return 1; }
+    if (b >= 0xe0) { *v = (int8_t)b; *used = 1; return 1; }
+    if ((b & 0xe0) == 0xa0) { k = b & 0x1f; *s = (const char *)p + 1; *n = k; *used = 1 + k; return 2; }
+    switch (b) {
+    case 0xc0: *used = 1; return 0;
+    case 0xc2: case 0xc3: *v = b == 0xc3; *used = 1; return 1;
+    case 0xca: {
+        uint32_t bits = (uint32_t)be(p + 1, 4);
+        float f;
+        memcpy(&f, &bits, 4);
+        *v = f;
+        *used = 5;
+        return 1;
+    }
+    case 0xcb: {
+        uint64_t bits = be(p + 1, 8);
+        memcpy(v, &bits, 8);
+        *used = 9;
+        return 1;
+    }
+    case 0xcc: case 0xcd: case 0xce: case 0xcf:
+        k = (size_t)1 << (b - 0xcc);
+        *v = (double)be(p + 1, (int)k);
+        *used = 1 + k;
+        return 1;
+    case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
+        k = (size_t)1 << (b - 0xd0);
+        uint64_t u = be(p + 1, (int)k);
+        *v = (double)(k == 1 ? (int8_t)u : k == 2 ? (int16_t)u : k == 4 ? (int32_t)u : (int64_t)u);
+        *used = 1 + k;
+        return 1;
+    }
+    case 0xd9: case 0xda: case 0xdb: {
+        int lb = b == 0xd9 ? 1 : b == 0xda ? 2 : 4;
+        k = (size_t)be(p + 1, lb);
+        *s = (const char *)p + 1 + lb;
+        *n = k;
+        *used = 1 + (size_t)lb + k;
+        return 2;
+    }
+    }
+    (void)avail;
+    return -1;
+}
+
+/* Fill row from the record's bytes without unpacking it.  false when the
+ * record is not a flat map of string keys and scalar values of the
+ * columns' types: the general path then reads it (and words any error).
+ * The stream reader has checked the bytes are whole MessagePack. */
+static bool add_flat(struct tbl *t, rs *r, double *row)
+{
+    size_t len;
+    const unsigned char *p = (const unsigned char *)rs_raw(r, &len);
+    size_t n, pos;
+    if ((p[0] & 0xf0) == 0x80)
+        n = p[0] & 0x0f, pos = 1;
+    else if (p[0] == 0xde)
+        n = (size_t)be(p + 1, 2), pos = 3;
+    else
+        return false;
+    uint64_t stamp = ++t->nadded;
+    for (size_t i = 0; i < t->nfields; i++)
+        row[t->fields[i].first] = NAN;
+    for (size_t i = 0; i < n; i++) {
+        const char *key;
+        size_t klen;
+        if ((p[pos] & 0xe0) == 0xa0) {
+            klen = p[pos] & 0x1f;
+            key = (const char *)p + pos + 1;
+            pos += 1 + klen;
+        } else if (p[pos] == 0xd9) {
+            klen = p[pos + 1];
+            key = (const char *)p + pos + 2;
+            pos += 2 + klen;
+        } else {
+            return false;
+        }
+        int f = field_at(t, i, key, klen);
+        double v = 0;
+        const char *s = NULL;
+        size_t sn = 0, used;
+        int kind = scalar(p + pos, len - pos, &v, &s, &sn, &used);
+        if (kind < 0) {
+            if (f >= 0)
+                return false;
+            const char *why;
+            if (mp_scan(p + pos, len - pos, &used, &why) != MP_OK)
+                return false;
+        }
+        pos += used;
+        if (f < 0 || t->stamp[f] == stamp)
+            continue;   /* not requested, or a repeated key: the first counts */
+        t->stamp[f] = stamp;
+        if (kind == 0)
+            continue;
+        struct tbl_col *c = &t->cols[t->fields[f].first];
+        if (c->type == TBL_UNSET) {
+            c->type = kind == 1 ? TBL_NUM : TBL_CAT;
+            if (kind == 2)
+                sm_init(&c->levels);
+        }
+        if ((kind == 1) != (c->type == TBL_NUM))
+            return false;
+        row[t->fields[f].first] = kind == 1 ? v : sm_intern(&c->levels, s, sn);
+    }
+    return true;
+}
+
 void tbl_add(struct tbl *t, rs *r)
 {
     if (t->nrows == 0 && t->ncols == 0)
         layout(t, r);
     XGROW(t->x, t->caprows, (t->nrows + 1) * t->ncols);
     double *row = t->x + t->nrows * t->ncols;
+    if (!t->any_array && add_flat(t, r, row)) {
+        t->nrows++;
+        return;
+    }
     for (size_t i = 0; i < t->nfields; i++) {
         struct tbl_field *f = &t->fields[i];
         const msgpack_object *o = find(f, rs_rec(r));

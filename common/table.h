@@ -31,12 +31,26 @@ struct tbl_field {        /* one requested field: a scalar or an array */
                            * stream mostly share one key order */
 };
 
+/* What the key at one position of the last record was: records of a
+ * stream mostly share one key order, so the next record's key there is
+ * compared with it instead of being looked up. */
+struct tbl_seen_key {
+    char key[32];
+    uint8_t len;          /* 0: nothing cached */
+    int field;            /* index in fields, or -1 (not requested) */
+};
+
 struct tbl {
     size_t nrows, ncols, caprows;
     double *x;            /* nrows x ncols */
     struct tbl_col *cols;
     struct tbl_field *fields;
     size_t nfields;
+    bool any_array;       /* arrays take the general path */
+    struct tbl_seen_key *seen;
+    size_t nseen;
+    uint64_t *stamp;      /* per field: the record that last set it */
+    uint64_t nadded;      /* records added (a caller may drop rows) */
 };
 
 /* Columns for the named fields (each "name" or "name[]"). */
