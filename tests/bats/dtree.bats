@@ -151,12 +151,26 @@ print(sorted(set(o[i + 1] - o[i] for i in range(len(t[\"feature\"])) if t[\"feat
   assert_line --index 0 --regexp ' (discount|gift) [-+][0-9.]+  \(control -?[0-9.]+ of [0-9]+, discount -?[0-9.]+ of [0-9]+, gift -?[0-9.]+ of [0-9]+\)$'
 }
 
-@test "uplift on the simulated shop: the tree's top 30% have more true uplift than random" {
-  run -0 "$D/shop-uplift.sh" 20000 11 shop 6 150
-  echo "# shop, 20000 users: $output" >&3
-  [[ "$output" =~ uplift_qini=(-?[0-9.]+)\ uplift_top30=([0-9.]+).*random=([0-9.]+) ]] || fail "$output"
-  awk -v q="${BASH_REMATCH[1]}" -v t="${BASH_REMATCH[2]}" -v r="${BASH_REMATCH[3]}" \
-    'BEGIN { exit !(q > 0 && t > 1.3 * r) }' || fail "$output"
+@test "uplift on the simulated shop: the uplift tree beats two classification trees on held-out Qini" {
+  # Three seeds of 60,000 customers (about 39,000 examples, half held out),
+  # at once; an uplift tree (ed, depth 8, 400 rows per arm per leaf)
+  # against the two-model approach with trees of the same depth and leaf
+  # size on the same training rows.  The figures over the seeds go to the
+  # test output; docs/dtree.md has 8 seeds at two sizes (there the uplift
+  # tree is ahead on held-out Qini for 7 of 8 at 150,000 customers, 6 of 8
+  # at 60,000, and on true Qini for 8 of 8 at 150,000).  Asserted on all
+  # three seeds run here, not the best one: the uplift tree's held-out Qini
+  # beats the two trees' on each, its true Qini on average, and its top 30%
+  # beats random on each.
+  JOBS=3 run -0 "$D/shop-seeds.sh" 60000 shop 8 400 ed 1 2 3
+  printf '# %s\n' "${lines[@]}" >&3
+  [[ "${lines[-1]}" =~ ^summary\ seeds=3\ .*\ qini_wins=([0-9]+)\ tqini_diff=(-?[0-9.]+)\  ]] || fail "${lines[-1]}"
+  [ "${BASH_REMATCH[1]}" -eq 3 ] && awk -v d="${BASH_REMATCH[2]}" 'BEGIN { exit !(d > 0) }' || fail "${lines[-1]}"
+  for seed in 1 2 3; do
+    out=$(cat "shop/$seed.out")
+    [[ "$out" =~ uplift_top30=([0-9.]+)\ .*random=([0-9.]+) ]] || fail "$out"
+    awk -v ut="${BASH_REMATCH[1]}" -v r="${BASH_REMATCH[2]}" 'BEGIN { exit !(ut > 1.3 * r) }' || fail "seed $seed: $out"
+  done
 }
 
 @test "forests: the same bytes for a seed on any number of threads; another seed differs" {

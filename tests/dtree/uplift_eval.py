@@ -5,12 +5,15 @@ observed outcomes, and the mean true uplift of the top 30%.
 Usage: uplift_eval.py SCORED.csv TRUTH.csv
 SCORED.csv: user,arm,converted,score (arm "control" or anything else for
 treated; converted 0/1).  TRUTH.csv: user,uplift (the true uplift of
-treating the user).  Prints "qini Q top30 T all A": Q as scikit-uplift's
+treating the user).  Prints "qini Q top30 T all A tqini R": Q as scikit-uplift's
 qini_auc_score normalises it ((model area - random) / (perfect - random),
 the perfect ranking putting treated responders first and control
 responders last; rows with tied scores are taken together), T the mean
 true uplift of the 30% of users with the highest scores (a tied group cut
-by the 30% line counts with its mean), A the mean true uplift of all."""
+by the 30% line counts with its mean), A the mean true uplift of all, R
+the Qini coefficient of the true uplifts: the area between the ranking's
+cumulative true uplift and the random line, over that of the ranking by
+true uplift itself (free of the outcomes' noise; only the ranking's)."""
 import csv
 import sys
 
@@ -40,6 +43,31 @@ def qini_area(rows):
     return area, py
 
 
+def true_area(groups):
+    """groups: lists of true uplifts, best first; a group is one step."""
+    n = sum(len(g) for g in groups)
+    total = sum(sum(g) for g in groups)
+    area = px = py = 0.0
+    for g in groups:
+        x = px + len(g) / n
+        q = py + sum(g) / n
+        area += (x - px) * (q + py) / 2
+        px, py = x, q
+    return area - total / n / 2
+
+
+def true_qini(rows):
+    """rows sorted best first; tied scores form one step."""
+    groups = []
+    for i, r in enumerate(rows):
+        if i and r[0] == rows[i - 1][0]:
+            groups[-1].append(r[3])
+        else:
+            groups.append([r[3]])
+    best = true_area([[u] for u in sorted((r[3] for r in rows), reverse=True)])
+    return true_area(groups) / best
+
+
 def main():
     with open(sys.argv[2]) as f:
         truth = {r["user"]: float(r["uplift"]) for r in csv.DictReader(f)}
@@ -65,7 +93,8 @@ def main():
         total += sum(group) / len(group) * use
         taken += use
         i = j
-    print("qini %.4f top30 %.4f all %.4f" % (qini, total / k, sum(r[3] for r in rows) / len(rows)))
+    print("qini %.4f top30 %.4f all %.4f tqini %.4f"
+          % (qini, total / k, sum(r[3] for r in rows) / len(rows), true_qini(rows)))
 
 
 main()
