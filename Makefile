@@ -3,6 +3,8 @@
 #   make run        the demonstration loop     make bench  speed against peers
 #   make fuzz       libFuzzer targets          make V=1    show commands
 # SANITIZE=1 builds with ASan+UBSan into build/san (binaries in build/san/bin).
+# MPI=1 builds with Open MPI into build/mpi (binaries in build/mpi/bin): the
+# trainers become data-parallel under mpirun (docs/scale.md); bin/ stays MPI-free.
 
 .DELETE_ON_ERROR:
 MAKEFLAGS += --no-builtin-rules
@@ -16,7 +18,16 @@ CPPFLAGS += -Icommon -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS) 2>/dev/nu
 CFLAGS   += -std=c11 $(OPT) $(WARN) -pthread
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 
+ifeq ($(MPI),1)
 ifeq ($(SANITIZE),1)
+$(error MPI=1 and SANITIZE=1 together are not supported: build one tree at a time)
+endif
+BUILD    := build/mpi
+BIN      := build/mpi/bin
+CPPFLAGS += -DPROMO_MPI $(shell pkg-config --cflags ompi-c 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs ompi-c 2>/dev/null)
+MPI_OK   := ompi-c
+else ifeq ($(SANITIZE),1)
 BUILD    := build/san
 BIN      := build/san/bin
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -67,11 +78,12 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 
 # Install missing Debian packages (a no-op when all are present).
 deps:
-	$(Q)tools/install-deps build test browser
+	$(Q)tools/install-deps build test browser mpi
 # Compiling needs the libraries' headers: say how to get them.
 .PHONY: deps-ok units
 deps-ok:
 	@pkg-config --exists $(PKGS) || { echo "missing libraries: run 'make deps' as root (or see tools/install-deps)" >&2; exit 1; }
+	@$(if $(MPI_OK),pkg-config --exists $(MPI_OK) || { echo "missing Open MPI: run 'tools/install-deps mpi' as root" >&2; exit 1; })
 units: $(UNITS)
 
 # The README's main command: set up, build, run the promotion loop (three
@@ -93,6 +105,7 @@ nightly:
 # The README's test command: unit tests, then bats tests; last line "N passed, N failed".
 test: deps
 	$(Q)$(MAKE) --no-print-directory all units
+	$(Q)$(if $(filter 1,$(SANITIZE) $(MPI)),,$(MAKE) --no-print-directory MPI=1 all)
 	$(Q)PROMO_SANITIZE=$(if $(filter 1,$(SANITIZE)),1,0) tests/run --bin $(abspath $(BIN)) --units $(abspath $(BUILD)/tests)
 
 bench: deps

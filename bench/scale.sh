@@ -1,6 +1,7 @@
 # Scale-out: promo-featurize on user shards under GNU parallel with 1 and
-# 2 jobs, against one process on the whole log (the same records).  The
-# k-means part comes with the MPI build (issue 11).
+# 2 jobs, against one process on the whole log (the same records); then
+# the data-parallel trainers of the MPI build (make MPI=1: promo-kmeans,
+# promo-train-cf --algo als, promo-train-cnn) with 1 and 2 processes.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 dir=$1/scale
@@ -41,3 +42,122 @@ echo "so the times are noisy: compare the rows of one run. The ideal speed-up of
 echo "two jobs is 2. GNU parallel costs the last row (Perl start-up and a shell"
 echo "per job), which shards of a few seconds each make small; here each shard"
 echo "takes only $(echo "$j1 $SHARDS" | awk '{printf "%.2f", $1 / $2}') s."
+
+# ---- Data-parallel training under MPI (make MPI=1): 1 and 2 ranks ----------
+# The same data in 2 files; 1 process on both against mpirun -np 2 (a
+# file each), one thread per process, so the 2 ranks use the 2 cores the
+# threads of one process would (that row is there for reference).
+root=$(cd "$(dirname "$0")/.." && pwd)
+mpibin=$root/build/mpi/bin
+echo
+echo "## Scale-out: data-parallel training under MPI, 1 and 2 processes"
+echo
+if [ ! -x "$mpibin/promo-train-cnn" ] || [ ! -x "$mpibin/promo-train-cf" ] || ! command -v mpirun > /dev/null; then
+  echo "Not measured: the MPI build is missing (\`tools/install-deps mpi && make MPI=1\`)."
+  exit 0
+fi
+mpi2() { echo "mpirun --allow-run-as-root --oversubscribe -np 2 $mpibin/$1"; }
+
+# ALS: interactions of users in 20 taste clusters over ITEMS items (awk,
+# fixed seed), the lines shuffled so that a user's records are in both files.
+CF_USERS=${BENCH_SCALE_CF_USERS:-20000}
+cfdir=$dir/cf-$CF_USERS
+mkdir -p "$cfdir"
+if [ ! -s "$cfdir/p2.mpz" ]; then
+  awk -v n="$CF_USERS" 'BEGIN { srand(3); C = 20; I = 4000;
+    for (u = 1; u <= n; u++) { c = u % C; k = 10 + int(rand() * 30);
+      for (j = 0; j < k; j++) {
+        it = rand() < 0.8 ? c + C * int(rand() * (I / C)) : int(rand() * I);
+        printf "u%d,%d\n", u, it } } }' | awk 'BEGIN { srand(4) } { print rand() "\t" $0 }' |
+    sort -k1,1 | cut -f2- > "$cfdir/all.csv"
+  half=$(( $(wc -l < "$cfdir/all.csv") / 2 ))
+  { echo user,item; head -n "$half" "$cfdir/all.csv"; } > "$cfdir/p1.csv"
+  { echo user,item; tail -n +"$((half + 1))" "$cfdir/all.csv"; } > "$cfdir/p2.csv"
+  for p in p1 p2; do
+    promo-import -q --format csv --kind interactions -o "$cfdir/$p.mpz" "$cfdir/$p.csv"
+  done
+  rm -f "$cfdir/all.csv" "$cfdir"/p?.csv
+fi
+ninter=$(( $(promo-cat --count "$cfdir/p1.mpz") + $(promo-cat --count "$cfdir/p2.mpz") ))
+als="promo-train-cf -q --algo als --factors 64 --iters 5"
+a1=$(wall "$als --threads 1 -o $cfdir/one.mpz $cfdir/p1.mpz $cfdir/p2.mpz")
+a2=$(wall "$(mpi2 promo-train-cf) -q --algo als --factors 64 --iters 5 --threads 1 -o $cfdir/two.mpz $cfdir/p1.mpz $cfdir/p2.mpz")
+at=$(wall "$als --threads 2 -o $cfdir/thr.mpz $cfdir/p1.mpz $cfdir/p2.mpz")
+same=$(cmp -s "$cfdir/one.mpz" "$cfdir/two.mpz" && echo "the same bytes" || echo "DIFFERENT bytes")
+
+# CNN: the sequences of bench/cnn.sh's generator, in two files.
+CNN_N=${BENCH_SCALE_CNN_N:-24000}
+cnndir=$dir/cnn-$CNN_N
+mkdir -p "$cnndir"
+lib=$root/build/rel/libpromo.a
+have_cnn=0
+if [ -f "$lib" ]; then
+  if [ ! -s "$cnndir/valid.mpz" ]; then
+    # shellcheck disable=SC2046
+    cc -O2 -std=c11 -D_GNU_SOURCE -I"$root/common" $(pkg-config --cflags msgpack) -o "$cnndir/cnn_gen" \
+      "$root/bench/cnn_gen.c" "$lib" $(pkg-config --libs zlib libdeflate msgpack openblas) -lm -lpthread
+    "$cnndir/cnn_gen" $((CNN_N / 2)) 11 "$cnndir/p1" 2> /dev/null
+    "$cnndir/cnn_gen" $((CNN_N / 2)) 12 "$cnndir/p2" 2> /dev/null
+    "$cnndir/cnn_gen" 10000 13 "$cnndir/valid" 2> /dev/null
+    rm -f "$cnndir"/*.npy
+  fi
+  have_cnn=1
+  # the CPU's own kernels when OpenBLAS does not know it (see bench/cnn.sh)
+  read -r _ core < <(promo-train-cnn --threads 1 --bench-gemm 64)
+  if [ "$core" = Prescott ] && [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+    if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
+    elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell
+    fi
+  fi
+  cnn="-q --epochs 2 --patience 2 --valid $cnndir/valid.mpz --threads 1"
+  c1=$(wall "promo-train-cnn $cnn --batch 256 -o $cnndir/one.mpz $cnndir/p1.mpz $cnndir/p2.mpz")
+  c2=$(wall "$(mpi2 promo-train-cnn) $cnn --batch 128 -o $cnndir/two.mpz $cnndir/p1.mpz $cnndir/p2.mpz")
+  ct=$(wall "promo-train-cnn ${cnn/--threads 1/--threads 2} --batch 256 -o $cnndir/thr.mpz $cnndir/p1.mpz $cnndir/p2.mpz")
+  auc() { promo-cat --format tsv --no-names --fields training "$1" | sed -E 's/^[^[]*"valid_auc":([0-9.]+).*/\1/' | cut -c1-6; }
+  auc1=$(auc "$cnndir/one.mpz") auc2=$(auc "$cnndir/two.mpz")
+fi
+# k-means: points in 8 blobs over 6 features (awk, fixed seed), in two files.
+KM_N=${BENCH_SCALE_KM_N:-400000}
+kmdir=$dir/km-$KM_N
+mkdir -p "$kmdir"
+if [ ! -s "$kmdir/p2.mpz" ]; then
+  for p in 1 2; do
+    awk -v n=$((KM_N / 2)) -v seed=$((20 + p)) 'BEGIN { srand(seed); print "a,b,c,d,e,f";
+      for (i = 0; i < n; i++) { c = int(rand() * 8);
+        printf "%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n", c + rand(), (c % 3) + rand(), (c % 2) * 2 + rand(),
+          rand() * 3, (c * 7 % 5) + rand(), rand() } }' > "$kmdir/p$p.csv"
+    promo-import -q --kind points -o "$kmdir/p$p.mpz" "$kmdir/p$p.csv"
+    rm -f "$kmdir/p$p.csv"
+  done
+fi
+km="-q --fields a,b,c,d,e,f -k 8 --threads 1"
+k1=$(wall "promo-kmeans $km -o $kmdir/one.mpz $kmdir/p1.mpz $kmdir/p2.mpz")
+k2=$(wall "$(mpi2 promo-kmeans) $km -o $kmdir/two.mpz $kmdir/p1.mpz $kmdir/p2.mpz")
+kt=$(wall "promo-kmeans ${km/--threads 1/--threads 2} -o $kmdir/thr.mpz $kmdir/p1.mpz $kmdir/p2.mpz")
+ksame=$(promo-cat --format jsonl --fields sizes,iterations "$kmdir/one.mpz")
+[ "$ksame" = "$(promo-cat --format jsonl --fields sizes,iterations "$kmdir/two.mpz")" ] &&
+  ksame="the same cluster sizes and iterations" || ksame="DIFFERENT cluster sizes or iterations"
+
+mpistart=$(wall "mpirun --allow-run-as-root --oversubscribe -np 2 true")
+
+echo "| trainer | data | 1 process, 1 thread | \`mpirun -np 2\`, 1 thread each | speed-up | 1 process, 2 threads |"
+echo "|---|---|---:|---:|---:|---:|"
+echo "| promo-train-cf --algo als (64 factors, 5 iterations) | $ninter interactions, $CF_USERS users | ${a1} s | ${a2} s | $(ratio "$a1" "$a2") | ${at} s |"
+if [ "$have_cnn" = 1 ]; then
+  echo "| promo-train-cnn (defaults, 2 epochs) | $CNN_N sequences of 50 | ${c1} s | ${c2} s | $(ratio "$c1" "$c2") | ${ct} s |"
+fi
+echo "| promo-kmeans -k 8 (in memory, 3 restarts) | $KM_N points of 6 features | ${k1} s | ${k2} s | $(ratio "$k1" "$k2") | ${kt} s |"
+echo "| \`mpirun -np 2 true\`: starting a job | | | ${mpistart} s | | |"
+echo
+echo "ALS under 2 ranks wrote $same as 1 process (each rank solves its block of users,"
+echo "then of items, and the blocks are exchanged; docs/scale.md)."
+echo "k-means under 2 ranks found $ksame as 1 process (sums and counts"
+echo "summed over the ranks each iteration)."
+if [ "$have_cnn" = 1 ]; then
+  echo "The CNN's 1-process run takes minibatches of 256, the 2 ranks 128 each (an effective"
+  echo "batch of 256 whose gradients are averaged every step): validation AUC $auc1 and $auc2."
+fi
+echo "Measured on $(nproc) cores shared with other work (load average $(cut -d' ' -f1 /proc/loadavg)"
+echo "at the end): compare the rows of one run. The ideal speed-up of 2 ranks is 2; the"
+echo "job start (last row) and, for ALS, reading and merging the interactions on every"
+echo "rank are not divided."

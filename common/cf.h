@@ -107,6 +107,16 @@ void cf_data_build(struct cf_data *d, uint32_t nusers, uint32_t nitems, bool mea
 /* Bytes the built arrays hold. */
 size_t cf_data_bytes(const struct cf_data *d);
 
+/* ---- several ranks (cf_dist.c) ------------------------------------------ */
+
+/* Under a job of several ranks (common/dist.h), make every rank's triplets
+ * and ids those of the whole input, as one process reading the ranks'
+ * files in rank order has them (before cf_data_build).  One rank: nothing. */
+void cf_data_merge_ranks(struct cf_data *d);
+/* The blocks of n rows with offsets p[n + 1] for P ranks: rank r has rows
+ * [lo[r], lo[r + 1]) of about equal entries plus rows (malloc'd, P + 1). */
+size_t *cf_rank_blocks(const uint64_t *p, size_t n, int P);
+
 /* ---- threads ------------------------------------------------------------ */
 
 /* fn(ctx, lo, hi, worker) over [0, n) in chunks of chunk, on up to

@@ -23,6 +23,7 @@
 #include "cf.h"
 #include "cf_vec.h"
 #include "diag.h"
+#include "dist.h"
 #include "linalg.h"
 #include "rng.h"
 #include "xalloc.h"
@@ -61,6 +62,7 @@ struct als_job {
     const double *Gd;           /* [f][f] the same in double (cholesky) */
     float alpha;
     int cg_steps;
+    size_t first;               /* the first row solved */
     float *fscratch;            /* [workers][3 f] */
     double *dscratch;           /* [workers][f f + 2 f] */
 };
@@ -137,7 +139,7 @@ static void solve_rows(void *ctx, size_t lo, size_t hi, int worker)
 {
     const struct als_job *jb = ctx;
     int f = jb->f;
-    for (size_t row = lo; row < hi; row++) {
+    for (size_t row = jb->first + lo; row < jb->first + hi; row++) {
         if (jb->cg_steps > 0)
             solve_cg(jb, row, jb->fscratch + (size_t)worker * 3 * f);
         else
@@ -145,8 +147,10 @@ static void solve_rows(void *ctx, size_t lo, size_t hi, int worker)
     }
 }
 
-void cf_als_solve(float *X, const float *Y, int f, size_t n, uint32_t ny, const uint64_t *p,
-                  const uint32_t *idx, const float *val, const struct cf_opts *o)
+/* Rows [lo, hi) of X. */
+static void solve_block(float *X, const float *Y, int f, size_t lo, size_t hi, uint32_t ny,
+                        const uint64_t *p, const uint32_t *idx, const float *val,
+                        const struct cf_opts *o)
 {
     double *Gd = xmalloc((size_t)f * f * sizeof *Gd);
     float *G = xmalloc((size_t)f * f * sizeof *G);
@@ -158,18 +162,37 @@ void cf_als_solve(float *X, const float *Y, int f, size_t n, uint32_t ny, const 
     int workers = o->threads < 1 ? 1 : o->threads;
     struct als_job jb = {
         .X = X, .Y = Y, .f = f, .p = p, .idx = idx, .val = val, .G = G, .Gd = Gd,
-        .alpha = (float)o->alpha, .cg_steps = o->cg_steps,
+        .alpha = (float)o->alpha, .cg_steps = o->cg_steps, .first = lo,
     };
     if (o->cg_steps > 0)
         jb.fscratch = xreallocarray(NULL, (size_t)workers * 3 * f, sizeof *jb.fscratch);
     else
         jb.dscratch = xreallocarray(NULL, (size_t)workers * ((size_t)f * f + 2 * f),
                                     sizeof *jb.dscratch);
-    cf_parallel(workers, n, 64, solve_rows, &jb);
+    cf_parallel(workers, hi - lo, 64, solve_rows, &jb);
     free(jb.fscratch);
     free(jb.dscratch);
     free(G);
     free(Gd);
+}
+
+void cf_als_solve(float *X, const float *Y, int f, size_t n, uint32_t ny, const uint64_t *p,
+                  const uint32_t *idx, const float *val, const struct cf_opts *o)
+{
+    solve_block(X, Y, f, 0, n, ny, p, idx, val, o);
+}
+
+/* A half-step under a job of several ranks (cf_dist.c): this rank solves
+ * its block of rows lo[rank] .. lo[rank + 1], and every rank gets all the
+ * blocks.  One rank: the whole of cf_als_solve. */
+static void solve_ranks(float *X, const float *Y, int f, size_t n, uint32_t ny, const uint64_t *p,
+                        const uint32_t *idx, const float *val, const struct cf_opts *o,
+                        const size_t *lo)
+{
+    (void)n;
+    int r = dist_rank();
+    solve_block(X, Y, f, lo[r], lo[r + 1], ny, p, idx, val, o);
+    dist_share(X, (size_t)f * sizeof *X, lo);
 }
 
 /* ---- the objective ------------------------------------------------------------ */
@@ -244,10 +267,15 @@ void cf_als_train(struct cf_model *m, const struct cf_data *d, const struct cf_o
     rng_split(&r, &root, 2);
     for (size_t k = 0; k < (size_t)m->nitems * f; k++)
         m->V[k] = (float)(o->init_std * rng_normal(&r));
+    /* the ranks' blocks of users and of items (one rank: all) */
+    size_t *ub = cf_rank_blocks(d->rowp, d->nusers, dist_size());
+    size_t *ib = cf_rank_blocks(d->colp, d->nitems, dist_size());
     for (int it = 1; it <= o->iters; it++) {
-        cf_als_solve(m->U, m->V, f, d->nusers, d->nitems, d->rowp, d->rowi, d->rowv, o);
-        cf_als_solve(m->V, m->U, f, d->nitems, d->nusers, d->colp, d->colu, d->colv, o);
+        solve_ranks(m->U, m->V, f, d->nusers, d->nitems, d->rowp, d->rowi, d->rowv, o, ub);
+        solve_ranks(m->V, m->U, f, d->nitems, d->nusers, d->colp, d->colu, d->colv, o, ib);
         if (report)
             report(ctx, it, cf_als_loss(m, d, o));
     }
+    free(ib);
+    free(ub);
 }

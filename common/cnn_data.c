@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "dist.h"
 #include "rec.h"
 #include "xalloc.h"
 
@@ -314,6 +315,41 @@ void cnn_data_fit_scale(const struct cnn_data *d, const uint32_t *idx, size_t n,
         mean[k] = (float)mu;
         sd[k] = s > 1e-12 && isfinite(s) ? (float)s : 1.0f;
     }
+}
+
+void cnn_data_fit_scale_dist(const struct cnn_data *d, const uint32_t *idx, size_t n,
+                             float *mean, float *sd)
+{
+    int nn = d->nnum;
+    if (nn == 0)
+        return;
+    double *acc = xcalloc(2 * (size_t)nn, sizeof *acc);   /* [cnt..., sum...] */
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < nn; k++) {
+            double v = d->num[(size_t)idx[i] * nn + k];
+            if (!isnan(v)) {
+                acc[k]++;
+                acc[nn + k] += v;
+            }
+        }
+    dist_sum_f64(acc, 2 * (size_t)nn);
+    double *m2 = xcalloc((size_t)nn, sizeof *m2);
+    for (int k = 0; k < nn; k++)
+        acc[nn + k] = acc[k] > 0 ? acc[nn + k] / acc[k] : 0;
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < nn; k++) {
+            double v = d->num[(size_t)idx[i] * nn + k];
+            if (!isnan(v))
+                m2[k] += (v - acc[nn + k]) * (v - acc[nn + k]);
+        }
+    dist_sum_f64(m2, (size_t)nn);
+    for (int k = 0; k < nn; k++) {
+        double s = acc[k] > 0 ? sqrt(m2[k] / acc[k]) : 0;
+        mean[k] = (float)acc[nn + k];
+        sd[k] = s > 1e-12 && isfinite(s) ? (float)s : 1.0f;
+    }
+    free(m2);
+    free(acc);
 }
 
 void cnn_data_scale(struct cnn_data *d, const float *mean, const float *sd)

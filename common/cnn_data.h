@@ -80,6 +80,11 @@ void cnn_data_fit_scale(const struct cnn_data *d, const uint32_t *idx, size_t n,
                         float *sd);
 /* num = (num - mean) / sd in place; missing values become 0 (the mean). */
 void cnn_data_scale(struct cnn_data *d, const float *mean, const float *sd);
+/* cnn_data_fit_scale over the rows of every rank of a job (common/dist.h):
+ * counts and sums, then squared deviations from the mean, summed over the
+ * ranks; the same figures on every rank. */
+void cnn_data_fit_scale_dist(const struct cnn_data *d, const uint32_t *idx, size_t n,
+                             float *mean, float *sd);
 /* Positive rows among idx[n]. */
 size_t cnn_data_positives(const struct cnn_data *d, const uint32_t *idx, size_t n);
 

@@ -9,14 +9,17 @@
 
 #include "cnn_data.h"
 #include "diag.h"
+#include "dist.h"
 #include "metrics.h"
 #include "progress.h"
 #include "xalloc.h"
 
 const char *const cnn_schedule_names[4] = {"constant", "exp", "cosine", NULL};
 
-/* Random streams split off the seed, one per use and epoch. */
+/* Random streams split off the seed, one per use, epoch and rank (rank 0
+ * draws the streams of a single process). */
 enum { STREAM_SHUFFLE = 1u << 20, STREAM_DROPOUT = 2u << 20 };
+#define STREAM_RANK(r) ((uint64_t)(r) << 40)
 
 void cnn_fit_opts_default(struct cnn_fit_opts *o)
 {
@@ -104,25 +107,52 @@ static double epoch_lr(const struct cnn_fit_opts *o, int e)
 }
 
 /* One pass over the training rows in a shuffled order; returns the summed
- * loss.  *step counts Adam steps over the whole fit. */
+ * loss.  *step counts Adam steps over the whole fit.
+ *
+ * Under several ranks (common/dist.h) the step is synchronous data-parallel
+ * SGD: step s takes rows [s B, (s + 1) B) of every rank's shuffled rows, the
+ * ranks' mean gradients are summed weighted by their row counts and divided
+ * by the step's total rows (the gradient of one batch of up to P B rows),
+ * and every rank applies the same Adam step.  The epoch has as many steps
+ * as the rank with the most rows needs; a rank out of rows adds nothing.
+ * counts[P] are the ranks' training rows. */
 static double train_epoch(const struct cnn_learner *L, const struct cnn_data *d, uint32_t *order,
                           size_t n, const struct cnn_fit_opts *o, struct cnn_batchbuf *bb,
-                          float *prob, float lr, int e, int *step)
+                          float *prob, float lr, int e, int *step, const size_t *counts)
 {
+    int P = dist_size();
+    size_t B = (size_t)o->batch, nsteps = 0;
+    for (int r = 0; r < P; r++)
+        if ((counts[r] + B - 1) / B > nsteps)
+            nsteps = (counts[r] + B - 1) / B;
     struct rng base, shuffle, drop;
     rng_init(&base, o->seed);
-    rng_split(&shuffle, &base, STREAM_SHUFFLE + (uint64_t)e);
-    rng_split(&drop, &base, STREAM_DROPOUT + (uint64_t)e);
+    rng_split(&shuffle, &base, STREAM_SHUFFLE + (uint64_t)e + STREAM_RANK(dist_rank()));
+    rng_split(&drop, &base, STREAM_DROPOUT + (uint64_t)e + STREAM_RANK(dist_rank()));
     rng_shuffle(&shuffle, order, n);
     struct progress prog;
     prog_init(&prog, "examples", o->progress);
     struct cnn_batch b;
     double loss = 0;
-    for (size_t s = 0; s < n; s += (size_t)o->batch) {
-        int nb = n - s < (size_t)o->batch ? (int)(n - s) : o->batch;
-        cnn_data_gather(&b, bb, d, order + s, nb);
+    for (size_t k = 0; k < nsteps; k++) {
+        size_t s = k * B;
+        int nb = s >= n ? 0 : n - s < B ? (int)(n - s) : o->batch;
         memset(L->grads, 0, L->nparams * sizeof *L->grads);
-        loss += L->batch(L->model, &b, true, (float)o->pos_weight, prob, &drop);
+        if (nb > 0) {
+            cnn_data_gather(&b, bb, d, order + s, nb);
+            loss += L->batch(L->model, &b, true, (float)o->pos_weight, prob, &drop);
+        }
+        if (P > 1) {
+            size_t total = 0;
+            for (int r = 0; r < P; r++)
+                total += s >= counts[r] ? 0 : counts[r] - s < B ? counts[r] - s : B;
+            for (size_t i = 0; i < L->nparams; i++)
+                L->grads[i] *= (float)nb;
+            dist_sum_f32(L->grads, L->nparams);
+            float inv = 1.0f / (float)total;
+            for (size_t i = 0; i < L->nparams; i++)
+                L->grads[i] *= inv;
+        }
         ++*step;
         for (int t = 0; t < L->ntensors; t++) {
             const struct cnn_tensor *ts = &L->tensors[t];
@@ -130,35 +160,65 @@ static double train_epoch(const struct cnn_learner *L, const struct cnn_data *d,
                      L->adam_v + ts->off, ts->size, lr, (float)o->beta1, (float)o->beta2,
                      (float)o->eps, ts->decay ? (float)o->l2 : 0.0f, *step);
         }
-        prog_tick(&prog, s + (size_t)nb);
+        prog_tick(&prog, s < n ? s + (size_t)nb : n);   /* a rank out of rows stays at n */
     }
     prog_done(&prog);
     return loss;
+}
+
+/* Every rank's count, in rank order, on every rank. */
+static size_t *rank_counts(size_t n)
+{
+    int P = dist_size();
+    int64_t *c = xcalloc((size_t)P, sizeof *c);
+    c[dist_rank()] = (int64_t)n;
+    dist_sum_i64(c, (size_t)P);
+    size_t *out = xcalloc((size_t)P + 1, sizeof *out);
+    for (int r = 0; r < P; r++)
+        out[r] = (size_t)c[r];
+    free(c);
+    return out;
 }
 
 void cnn_fit(struct cnn_fit_result *res, const struct cnn_learner *L, const struct cnn_data *train,
              const uint32_t *tidx, size_t ntrain, const struct cnn_data *valid,
              const uint32_t *vidx, size_t nvalid, const struct cnn_fit_opts *o)
 {
-    CHECK(o->epochs >= 1 && o->batch >= 1 && ntrain >= 1 && nvalid >= 1);
+    /* Under several ranks each holds its own rows (a rank may have no
+     * validation rows); figures are over all ranks' rows, and the
+     * validation scores are gathered so that every rank computes the same
+     * AUC and takes the same early-stopping decisions. */
+    int P = dist_size();
+    size_t *tcount = rank_counts(ntrain), *vcount = rank_counts(nvalid);
+    size_t *vlo = xcalloc((size_t)P + 1, sizeof *vlo);
+    for (int r = 0; r < P; r++)
+        vlo[r + 1] = vlo[r] + vcount[r];
+    size_t gtrain = 0, gvalid = vlo[P];
+    for (int r = 0; r < P; r++)
+        gtrain += tcount[r];
+    CHECK(o->epochs >= 1 && o->batch >= 1 && ntrain >= 1 && gvalid >= 1);
     memset(res, 0, sizeof *res);
     res->hist = xcalloc((size_t)o->epochs, sizeof *res->hist);
-    res->ntrain = ntrain;
-    res->nvalid = nvalid;
+    res->ntrain = gtrain;
+    res->nvalid = gvalid;
     res->best = -1;
 
-    uint8_t *vlab = xmalloc(nvalid);
+    size_t mine = vlo[dist_rank()];
+    uint8_t *vlab = xmalloc(gvalid);
     for (size_t i = 0; i < nvalid; i++)
-        vlab[i] = valid->y[vidx[i]];
-    size_t vpos = cnn_data_positives(valid, vidx, nvalid);
-    if (vpos == 0 || vpos == nvalid)
+        vlab[mine + i] = valid->y[vidx[i]];
+    dist_share(vlab, 1, vlo);
+    size_t vpos = 0;
+    for (size_t i = 0; i < gvalid; i++)
+        vpos += vlab[i];
+    if (vpos == 0 || vpos == gvalid)
         die("the validation rows are all %s: the AUC needs both labels (more rows, or another "
             "--valid-frac)", vpos ? "positive" : "negative");
 
     uint32_t *order = xreallocarray(NULL, ntrain, sizeof *order);
     memcpy(order, tidx, ntrain * sizeof *order);
     float *prob = xreallocarray(NULL, (size_t)o->batch, sizeof *prob);
-    float *vprob = xreallocarray(NULL, nvalid, sizeof *vprob);
+    float *vprob = xreallocarray(NULL, gvalid, sizeof *vprob);
     float *best = xreallocarray(NULL, L->nparams, sizeof *best);
     struct cnn_batchbuf bb;
     cnn_batchbuf_init(&bb, train, o->batch);
@@ -169,12 +229,16 @@ void cnn_fit(struct cnn_fit_result *res, const struct cnn_learner *L, const stru
         h->epoch = e + 1;
         h->lr = epoch_lr(o, e);
         double t0 = now();
-        double tl = train_epoch(L, train, order, ntrain, o, &bb, prob, (float)h->lr, e, &step);
+        double tl = train_epoch(L, train, order, ntrain, o, &bb, prob, (float)h->lr, e, &step,
+                                tcount);
         double t1 = now();
-        double vl = cnn_predict(vprob, L, valid, vidx, nvalid, o->batch);
-        h->train_loss = tl / (double)ntrain;
-        h->valid_loss = vl / (double)nvalid;
-        h->valid_auc = cnn_auc(vprob, vlab, nvalid);
+        double vl = cnn_predict(vprob + mine, L, valid, vidx, nvalid, o->batch);
+        double sums[2] = {tl, vl};
+        dist_sum_f64(sums, 2);
+        dist_share(vprob, sizeof *vprob, vlo);
+        h->train_loss = sums[0] / (double)gtrain;
+        h->valid_loss = sums[1] / (double)gvalid;
+        h->valid_auc = cnn_auc(vprob, vlab, gvalid);
         h->train_seconds = t1 - t0;
         h->seconds = now() - t0;
         if (!isfinite(h->train_loss))
@@ -190,7 +254,7 @@ void cnn_fit(struct cnn_fit_result *res, const struct cnn_learner *L, const stru
         if (o->verbose)
             info("epoch %d/%d: train loss %.4f, valid loss %.4f, valid AUC %.4f, %.0f examples/s%s",
                  h->epoch, o->epochs, h->train_loss, h->valid_loss, h->valid_auc,
-                 (double)ntrain / (h->train_seconds > 0 ? h->train_seconds : 1e-9),
+                 (double)gtrain / (h->train_seconds > 0 ? h->train_seconds : 1e-9),
                  better ? " *" : "");
         if (since >= o->patience && e + 1 < o->epochs) {
             if (o->verbose)
@@ -205,6 +269,9 @@ void cnn_fit(struct cnn_fit_result *res, const struct cnn_learner *L, const stru
     free(prob);
     free(order);
     free(vlab);
+    free(vlo);
+    free(vcount);
+    free(tcount);
 }
 
 /* ---- the training summary of a model record ---------------------------------- */

@@ -14,6 +14,14 @@ static bool quiet;
 static void (*hooks[MAX_HOOKS])(void);
 static int nhooks;
 static jmp_buf *trap;
+static int rank = -1;
+static void (*fail)(int status);
+
+void diag_set_rank(int r, void (*fn)(int status))
+{
+    rank = r;
+    fail = r >= 0 ? fn : NULL;
+}
 
 void diag_set_trap(jmp_buf *jb) { trap = jb; }
 
@@ -65,14 +73,36 @@ _Noreturn void diag_exit(int status)
     /* A failure ends here without atexit handlers: what it leaves is
      * abandoned by design, like git's die (and LeakSanitizer then checks
      * only the runs that finish). */
-    if (status != EXIT_OK)
+    if (status != EXIT_OK) {
+        if (fail)
+            fail(status);
         _exit(status);
+    }
     exit(status);
+}
+
+/* Under several ranks a message is one fprintf (one write on the
+ * unbuffered stderr), so the ranks' lines do not interleave. */
+static bool vmsg_ranked(const char *kind, const char *fmt, va_list ap, const char *suffix)
+{
+    char *body;
+    if (rank < 0 || vasprintf(&body, fmt, ap) < 0)
+        return false;
+    fprintf(stderr, "%s: rank %d: %s%s%s%s\n", prog, rank, kind, body, suffix ? ": " : "",
+            suffix ? suffix : "");
+    free(body);
+    return true;
 }
 
 static void vmsg(const char *fmt, va_list ap, const char *suffix)
 {
     fflush(stdout);
+    va_list aq;
+    va_copy(aq, ap);
+    bool done = vmsg_ranked("", fmt, aq, suffix);
+    va_end(aq);
+    if (done)
+        return;
     fprintf(stderr, "%s: ", prog);
     vfprintf(stderr, fmt, ap);
     if (suffix)
@@ -123,15 +153,21 @@ void warning(const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: warning: ", prog);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    va_list aq;
+    va_copy(aq, ap);
+    bool done = vmsg_ranked("warning: ", fmt, aq, NULL);
+    va_end(aq);
+    if (!done) {
+        fprintf(stderr, "%s: warning: ", prog);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+    }
     va_end(ap);
 }
 
 void info(const char *fmt, ...)
 {
-    if (quiet)
+    if (quiet || rank > 0)
         return;
     va_list ap;
     va_start(ap, fmt);

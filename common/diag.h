@@ -38,6 +38,12 @@ void diag_set_trap(jmp_buf *jb);
 /* Hooks run by die and by fatal signals, newest first; for temporary files. */
 void diag_on_exit(void (*fn)(void));
 
+/* For jobs of several processes (common/dist.c): rank >= 0 is named after
+ * the program in every message ("promo-NAME: rank R: ..."), info lines come
+ * from rank 0 only, and a failure ends through fail(status) (MPI_Abort, so
+ * the other ranks end too) once the hooks ran.  rank < 0: none of this. */
+void diag_set_rank(int rank, void (*fail)(int status));
+
 /* Invariant checks that stay on in release builds. */
 #define CHECK(cond) \
     do { if (!(cond)) die("internal error: %s:%d: check failed: %s", __FILE__, __LINE__, #cond); } while (0)

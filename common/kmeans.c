@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "dist.h"
 #include "linalg.h"
 #include "rec.h"
 #include "rng.h"
@@ -569,6 +570,47 @@ double km_assign(int *label, double *dist, const double *x, const double *xnorm,
     return assign_pass(label, dist, NULL, NULL, NULL, x, xnorm, n, d, cent, cnorm, k);
 }
 
+/* ---- several ranks ---------------------------------------------------------- */
+
+/* Under a job of several ranks (common/dist.h) each rank holds a block of
+ * the rows; rows are numbered across the ranks in rank order, as one
+ * process reading the ranks' files in order numbers them.  Sums that steer
+ * a decision are gathered and added in rank order (dist_sum_ordered_f64),
+ * so every rank takes the same decision; one rank is the plain fit. */
+
+/* The ranks' first global row numbers: lo[P + 1] (malloc'd). */
+static size_t *rank_rows(size_t n)
+{
+    int P = dist_size();
+    int64_t *c = xcalloc((size_t)P, sizeof *c);
+    c[dist_rank()] = (int64_t)n;
+    dist_sum_i64(c, (size_t)P);
+    size_t *lo = xcalloc((size_t)P + 1, sizeof *lo);
+    for (int r = 0; r < P; r++)
+        lo[r + 1] = lo[r] + (size_t)c[r];
+    free(c);
+    return lo;
+}
+
+/* Global row g into out[d] and its norm into *norm on every rank: the
+ * rank holding it broadcasts it. */
+static void fetch_row(double *out, double *norm, const double *x, const double *xnorm, int d,
+                      size_t g, const size_t *lo)
+{
+    int owner = 0;
+    while (owner + 1 < dist_size() && g >= lo[owner + 1])
+        owner++;
+    if (owner == dist_rank()) {
+        size_t i = g - lo[owner];
+        memcpy(out, x + i * d, (size_t)d * sizeof *out);
+        *norm = xnorm[i];
+    }
+    if (dist_size() > 1) {
+        dist_bcast(out, (size_t)d * sizeof *out, owner);
+        dist_bcast(norm, sizeof *norm, owner);
+    }
+}
+
 /* ---- k-means++ ------------------------------------------------------------ */
 
 /* Distances of every row to ncand candidate centroids, each capped by the
@@ -729,11 +771,57 @@ static void draw_rows(size_t *idx, const double *rv, const int *order, int ndraw
     }
 }
 
+/* draw_rows over the ranks: draw a falls in the rank whose share of the
+ * total (tot[P], in rank order) holds it; that rank finds its row, and
+ * grow[a] gets its global number on every rank. */
+static void draw_ranks(size_t *grow, const double *rv, const int *order, int ndraw,
+                       const double *closest, size_t n, const double *tsum, size_t ntasks,
+                       size_t tr, const double *tot, const size_t *lo)
+{
+    int P = dist_size(), me = dist_rank();
+    double lrv[KM_MAX_TRIALS], base[KM_MAX_TRIALS];
+    int owner[KM_MAX_TRIALS], lorder[KM_MAX_TRIALS], nl = 0;
+    size_t lidx[KM_MAX_TRIALS];
+    for (int t = 0; t < ndraw; t++) {
+        /* the last rank with rows takes what rounding leaves past the end */
+        double cum = 0;
+        int o = -1;
+        for (int r = 0; r < P; r++) {
+            if (tot[r] > 0 && (o < 0 || rv[t] >= cum))
+                o = r, base[t] = cum;
+            cum += tot[r];
+            if (rv[t] < cum && tot[r] > 0)
+                break;
+        }
+        owner[t] = o < 0 ? 0 : o;
+        if (o < 0)
+            base[t] = 0;
+    }
+    for (int a = 0; a < ndraw; a++) {
+        int t = order[a];
+        if (owner[t] == me) {
+            lrv[t] = rv[t] - base[t];
+            lorder[nl++] = t;
+        }
+    }
+    if (nl)
+        draw_rows(lidx, lrv, lorder, nl, closest, n, tsum, ntasks, tr);
+    double g[KM_MAX_TRIALS];
+    for (int t = 0; t < ndraw; t++)
+        g[t] = 0;
+    for (int a = 0; a < nl; a++)
+        g[lorder[a]] = (double)(lo[me] + lidx[lorder[a]]);
+    dist_sum_ordered_f64(g, (size_t)ndraw, NULL);   /* exact: one rank's number plus zeros */
+    for (int t = 0; t < ndraw; t++)
+        grow[t] = (size_t)g[t];
+}
+
 /* Greedy k-means++ (Arthur and Vassilvitskii; the greedy variant as in
  * scikit-learn): each new centroid is the best of 2 + ln k candidates drawn
  * with probability proportional to the squared distance to the nearest
  * centroid so far, best meaning the lowest total of those distances after
- * adding it. */
+ * adding it.  Under several ranks the draws and the candidates' totals
+ * are over every rank's rows. */
 void km_seed_plusplus(double *cent, const double *x, const double *xnorm, size_t n, int d,
                       int k, uint64_t seed)
 {
@@ -750,12 +838,16 @@ void km_seed_plusplus(double *cent, const double *x, const double *xnorm, size_t
     int *near = xcalloc(n, sizeof *near);
     uint8_t *computed = xcalloc(n, sizeof *computed);
     double cnorm[trials], rv[trials], pot[trials];
+    int kept_best = 0;
     size_t idx[trials];
     int order[trials];
+    int P = dist_size();
+    size_t *lo = rank_rows(n);
+    double *tot = xcalloc((size_t)P * trials, sizeof *tot);   /* [P][trials] */
 
-    size_t first = rng_below(&r, n);
-    memcpy(cent, x + first * d, (size_t)d * sizeof *cent);
-    double c0 = xnorm[first], total;
+    size_t first = rng_below(&r, lo[P]);
+    double c0, total;
+    fetch_row(cent, &c0, x, xnorm, d, first, lo);
     struct cand_job jb = {.x = x, .xnorm = xnorm, .cand = cent, .cnorm = &c0, .n = n,
                           .nb = nb, .tr = tr, .d = d, .ncand = 1, .out = closest};
     for (size_t i = 0; i < n; i++)
@@ -764,6 +856,7 @@ void km_seed_plusplus(double *cent, const double *x, const double *xnorm, size_t
     jb.rows = xreallocarray(NULL, (size_t)nthreads * nb, sizeof *jb.rows);
     jb.part = xreallocarray(NULL, ntasks * (size_t)trials, sizeof *jb.part);
     cand_distances(&jb, &total);
+    dist_sum_ordered_f64(&total, 1, tot);
     memcpy(tsum, jb.part, ntasks * sizeof *tsum);
 
     for (int c = 1; c < k; c++) {
@@ -780,11 +873,16 @@ void km_seed_plusplus(double *cent, const double *x, const double *xnorm, size_t
                 order[b] = order[b - 1];
                 order[b - 1] = tmp;
             }
-        draw_rows(idx, rv, order, trials, closest, n, tsum, ntasks, tr);
-        for (int t = 0; t < trials; t++) {
-            memcpy(cand + (size_t)t * d, x + idx[t] * d, (size_t)d * sizeof *cand);
-            cnorm[t] = xnorm[idx[t]];
+        if (P == 1) {
+            draw_rows(idx, rv, order, trials, closest, n, tsum, ntasks, tr);
+        } else {
+            double rt[P];   /* each rank's total: its column best of the last round */
+            for (int q = 0; q < P; q++)
+                rt[q] = tot[(size_t)q * (c == 1 ? 1 : trials) + (c == 1 ? 0 : kept_best)];
+            draw_ranks(idx, rv, order, trials, closest, n, tsum, ntasks, tr, rt, lo);
         }
+        for (int t = 0; t < trials; t++)
+            fetch_row(cand + (size_t)t * d, &cnorm[t], x, xnorm, d, idx[t], lo);
         for (int a = 0; a < c; a++)
             for (int t = 0; t < trials; t++)
                 cdist[(size_t)a * trials + t] = km_dist2(cent + (size_t)a * d,
@@ -798,10 +896,12 @@ void km_seed_plusplus(double *cent, const double *x, const double *xnorm, size_t
         jb.cdist = cdist;
         jb.out = cand_d;
         cand_distances(&jb, pot);
+        dist_sum_ordered_f64(pot, (size_t)trials, tot);
         int best = 0;
         for (int t = 1; t < trials; t++)
             if (pot[t] < pot[best])
                 best = t;
+        kept_best = best;
         total = pot[best];
         for (size_t t = 0; t < ntasks; t++)
             tsum[t] = jb.part[t * trials + best];
@@ -821,6 +921,8 @@ void km_seed_plusplus(double *cent, const double *x, const double *xnorm, size_t
     free(jb.g);
     free(jb.rows);
     free(jb.part);
+    free(tot);
+    free(lo);
 }
 
 /* ---- Lloyd ---------------------------------------------------------------- */
@@ -920,6 +1022,68 @@ static void reseed_empty(double *sums, double *counts, int *label, double *dist,
     }
 }
 
+/* reseed_empty over the ranks (sums and counts are the global ones): the
+ * farthest row of all, the first in global order among equals. */
+static void reseed_empty_ranks(double *sums, double *counts, int *label, double *dist,
+                               const double *x, size_t n, int d, int k)
+{
+    int P = dist_size(), me = dist_rank();
+    double *best = xreallocarray(NULL, (size_t)P, sizeof *best);
+    double *row = xreallocarray(NULL, (size_t)d + 1, sizeof *row);
+    for (int c = 0; c < k; c++) {
+        if (counts[c] > 0)
+            continue;
+        size_t far = n;
+        for (size_t i = 0; i < n; i++)
+            if (counts[label[i]] > 1 && (far == n || dist[i] > dist[far]))
+                far = i;
+        double mine = far == n ? -1 : dist[far];
+        dist_sum_ordered_f64(&mine, 1, best);   /* best[r]: rank r's farthest, -1 for none */
+        int owner = -1;
+        for (int r = 0; r < P; r++)
+            if (best[r] >= 0 && (owner < 0 || best[r] > best[owner]))
+                owner = r;
+        if (owner < 0)
+            return;   /* fewer distinct rows than clusters */
+        if (owner == me) {
+            memcpy(row, x + far * d, (size_t)d * sizeof *row);
+            row[d] = label[far];
+            label[far] = c;
+            dist[far] = 0;
+        }
+        dist_bcast(row, ((size_t)d + 1) * sizeof *row, owner);
+        int from = (int)row[d];
+        for (int j = 0; j < d; j++) {
+            sums[(size_t)from * d + j] -= row[j];
+            sums[(size_t)c * d + j] = row[j];
+        }
+        counts[from] -= 1;
+        counts[c] = 1;
+    }
+    free(row);
+    free(best);
+}
+
+/* The ranks' sums, counts, inertia and moved rows added up, on every
+ * rank alike. */
+static void combine_ranks(double *sums, double *counts, int k, int d, double *inertia,
+                          size_t *moved)
+{
+    size_t kd = (size_t)k * d, m = kd + (size_t)k + 2;
+    double *v = xreallocarray(NULL, m, sizeof *v);
+    memcpy(v, sums, kd * sizeof *v);
+    memcpy(v + kd, counts, (size_t)k * sizeof *v);
+    v[m - 2] = *inertia;
+    v[m - 1] = moved ? (double)*moved : 0;
+    dist_sum_ordered_f64(v, m, NULL);
+    memcpy(sums, v, kd * sizeof *v);
+    memcpy(counts, v + kd, (size_t)k * sizeof *v);
+    *inertia = v[m - 2];
+    if (moved)
+        *moved = (size_t)v[m - 1];
+    free(v);
+}
+
 /* Lloyd iterations from the centroids in cent[k][d] until the labels stop
  * changing, the centroids move less than tol_abs (squared, summed), or
  * max_iter updates.  Each pass over the rows assigns them and adds up the
@@ -936,9 +1100,15 @@ static double lloyd(double *cent, int k, struct km_data *dt, int max_iter, doubl
         cnorm[c] = sqnorm(cent + (size_t)c * d, d);
     double inertia = assign_pass(dt->label, dt->dist, NULL, sums, counts, dt->x, dt->xnorm, n,
                                  d, cent, cnorm, k);
+    bool ranks = dist_size() > 1;
+    if (ranks)
+        combine_ranks(sums, counts, k, d, &inertia, NULL);
     int it = 0;
     while (it < max_iter) {
-        reseed_empty(sums, counts, dt->label, dt->dist, dt->x, n, d, k);
+        if (ranks)
+            reseed_empty_ranks(sums, counts, dt->label, dt->dist, dt->x, n, d, k);
+        else
+            reseed_empty(sums, counts, dt->label, dt->dist, dt->x, n, d, k);
         double shift = 0;
         for (int c = 0; c < k; c++) {
             if (counts[c] == 0)
@@ -955,6 +1125,8 @@ static double lloyd(double *cent, int k, struct km_data *dt, int max_iter, doubl
         size_t moved;
         inertia = assign_pass(dt->label, dt->dist, &moved, sums, counts, dt->x, dt->xnorm, n, d,
                               cent, cnorm, k);
+        if (ranks)
+            combine_ranks(sums, counts, k, d, &inertia, &moved);
         if (moved == 0 || shift <= tol_abs)
             break;
     }
@@ -1016,7 +1188,10 @@ static int nonempty_clusters(const struct km_model *m)
 int km_fit(struct km_model *m, struct km_data *dt, const struct km_opts *o)
 {
     int k = m->k, d = m->d;
-    CHECK(dt->n >= (size_t)k && dt->d == d);
+    /* under several ranks, the rows of all (common/dist.h) */
+    int64_t ntotal = (int64_t)dt->n;
+    dist_sum_i64(&ntotal, 1);
+    CHECK(ntotal >= k && dt->d == d);
     struct rng base;
     rng_init(&base, o->seed);
     double *cent = xreallocarray(NULL, (size_t)k * d, sizeof *cent);
@@ -1041,14 +1216,24 @@ int km_fit(struct km_model *m, struct km_data *dt, const struct km_opts *o)
     /* the labels left are the last run's; another kept run's are computed
      * again (the same centroids give the same labels and inertia) */
     m->inertia = best;
-    if (kept != o->n_init - 1)
+    if (kept != o->n_init - 1) {
         m->inertia = km_assign(dt->label, dt->dist, dt->x, dt->xnorm, dt->n, d, m->cent,
                                m->cnorm, k);
+        dist_sum_ordered_f64(&m->inertia, 1, NULL);
+    }
     memset(m->size, 0, (size_t)k * sizeof *m->size);
     for (size_t i = 0; i < dt->n; i++)
         m->size[dt->label[i]]++;
+    if (dist_size() > 1) {
+        int64_t sz[k];
+        for (int c = 0; c < k; c++)
+            sz[c] = (int64_t)m->size[c];
+        dist_sum_i64(sz, (size_t)k);
+        for (int c = 0; c < k; c++)
+            m->size[c] = (uint64_t)sz[c];
+    }
     m->seed = o->seed;
-    m->n = dt->n;
+    m->n = (uint64_t)ntotal;
     km_renumber(m, dt->label, dt->n, NULL);
     km_finish_centroids(m);
     return nonempty_clusters(m);

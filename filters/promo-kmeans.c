@@ -5,7 +5,13 @@
  * of k each k is fitted and one is picked by the silhouette on a seeded
  * sample, or by the elbow of the inertia.  With --minibatch the input is
  * never held: it is read once for the scaling and a sample, once per
- * mini-batch pass, and once more for the exact final assignment. */
+ * mini-batch pass, and once more for the exact final assignment.
+ *
+ * Under mpirun (make MPI=1) each rank holds the rows of its block of the
+ * FILE arguments; the scaling's moments, the k-means++ draws and the Lloyd
+ * sums and counts are combined across the ranks (common/kmeans.c), and
+ * rank 0 writes the model (docs/scale.md).  One k, in memory, standard or
+ * no scaling. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +20,7 @@
 
 #include "cli.h"
 #include "diag.h"
+#include "dist.h"
 #include "kmeans.h"
 #include "progress.h"
 #include "rec.h"
@@ -155,6 +162,22 @@ static void parse_log(struct kmeans *p)
     free(names);
 }
 
+/* What a job of several ranks does: one k, in memory, standard or no
+ * scaling, the model to a file. */
+static void check_ranks_options(const struct kmeans *p)
+{
+    const char *why = p->minibatch ? "--minibatch"
+                    : p->kmin != p->kmax ? "a range of k (its silhouette sample)"
+                    : p->profile ? "--profile"
+                    : p->scaling == KM_ROBUST ? "--scale robust (its quantiles)" : NULL;
+    if (why)
+        die_usage("%s does not train across ranks: give one k without it, or run without mpirun",
+                  why);
+    /* mpirun hands the ranks' stdout to a terminal of its own */
+    if (!p->cli.out || strcmp(p->cli.out, "-") == 0)
+        die_usage("under mpirun the model is written with -o FILE, not to stdout");
+}
+
 static void parse_options(struct kmeans *p, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -233,8 +256,9 @@ static void parse_options(struct kmeans *p, int argc, char **argv)
         p->threads = cpus < 1 ? 1 : cpus > KM_MAX_THREADS ? KM_MAX_THREADS : (int)cpus;
     }
     km_set_threads(p->threads);
-    p->paths = (const char *const *)argv + optind;
-    p->npaths = argc - optind;
+    p->paths = dist_inputs((const char *const *)argv + optind, argc - optind, &p->npaths);
+    if (dist_size() > 1)
+        check_ranks_options(p);
     if (p->minibatch) {
         if (p->npaths == 0)
             die_usage("--minibatch reads the input once per pass: give a FILE, not stdin");
@@ -252,6 +276,8 @@ static void parse_options(struct kmeans *p, int argc, char **argv)
 
 static void open_outputs(struct kmeans *p)
 {
+    if (dist_rank() > 0)   /* only rank 0 writes; the others never create the file */
+        return;
     p->out = ws_open(p->cli.out, p->cli.level);
     ws_opt_str(p->out, "fields", p->fields_arg);
     ws_opt_str(p->out, "k", p->k_arg);
@@ -486,18 +512,103 @@ static size_t *sample_rows(size_t n, size_t s, uint64_t seed)
     return idx;
 }
 
+/* ---- several ranks ---------------------------------------------------------- */
+
+/* Every rank has rows, the ranks' columns agree, and together they have
+ * enough; p->nrows stays this rank's, *total and the skipped count are all
+ * ranks'. */
+static void check_ranks_rows(struct kmeans *p, uint64_t *total)
+{
+    if (p->nrows == 0)
+        die("%s: no records to cluster on this rank%s", p->paths[0],
+            p->skipped ? " (all were skipped as invalid)" : "");
+    int nf = p->nfields;
+    int64_t w[2 * nf + 2];
+    for (int f = 0; f < nf; f++)
+        w[f] = (int64_t)p->t.fields[f].width, w[nf + f] = -w[f];
+    w[2 * nf] = (int64_t)p->nrows;
+    w[2 * nf + 1] = (int64_t)p->skipped;
+    int64_t c[2] = {w[2 * nf], w[2 * nf + 1]};
+    dist_sum_i64(c, 2);
+    dist_max_i64(w, 2 * (size_t)nf);
+    for (int f = 0; f < nf; f++)
+        if (w[f] != -w[nf + f])
+            die("%s: field \"%s\" has %zu columns here and %lld on another rank", p->paths[0],
+                p->fields[f], p->t.fields[f].width,
+                (long long)(w[f] == (int64_t)p->t.fields[f].width ? -w[nf + f] : w[f]));
+    *total = (uint64_t)c[0];
+    p->skipped = (uint64_t)c[1];
+    if (*total < (uint64_t)p->kmax)
+        die("k = %d needs at least %d records, got %llu on all ranks", p->kmax, p->kmax,
+            (unsigned long long)*total);
+}
+
+/* The scaling over every rank's rows: each rank's moments, merged in rank
+ * order (Chan's rule); returns the mean variance of the scaled features
+ * (for --tol). */
+static double scaling_ranks(struct kmeans *p, const double *x, size_t n)
+{
+    struct km_model *m = &p->m;
+    int d = m->d, P = dist_size();
+    size_t w = 2 * (size_t)d + 1;
+    struct km_moments mom, all;
+    km_moments_init(&mom, d);
+    km_moments_init(&all, d);
+    for (size_t i = 0; i < n; i++)
+        km_moments_add(&mom, x + i * d);
+    double *v = xreallocarray(NULL, w, sizeof *v), *g = xreallocarray(NULL, P * w, sizeof *g);
+    v[0] = mom.count;
+    memcpy(v + 1, mom.mean, (size_t)d * sizeof *v);
+    memcpy(v + 1 + d, mom.m2, (size_t)d * sizeof *v);
+    dist_sum_ordered_f64(v, w, g);
+    for (int r = 0; r < P; r++) {
+        struct km_moments b = {.d = d, .count = g[r * w], .mean = g + r * w + 1,
+                               .m2 = g + r * w + 1 + d};
+        km_moments_merge(&all, &b);
+    }
+    km_scaling_fit(m, KM_NONE, NULL, 0);
+    m->scaling = p->scaling;
+    if (p->scaling == KM_STANDARD)
+        for (int j = 0; j < d; j++) {
+            double sd = sqrt(all.m2[j] / all.count);
+            m->center[j] = all.mean[j];
+            m->scale[j] = sd > 0 ? sd : 1;
+        }
+    double mean_var = 0;
+    for (int j = 0; j < d; j++)
+        mean_var += all.m2[j] / all.count / (m->scale[j] * m->scale[j]) / d;
+    free(v);
+    free(g);
+    km_moments_release(&mom);
+    km_moments_release(&all);
+    return mean_var;
+}
+
+/* ---- in memory (continued) ---------------------------------------------------- */
+
 static void fit_in_memory(struct kmeans *p, bool need_silhouette)
 {
     load_all(p);
-    check_rows(p);
+    bool ranks = dist_size() > 1;
+    uint64_t total = p->nrows;
+    if (ranks)
+        check_ranks_rows(p, &total);
+    else
+        check_rows(p);
     size_t n = p->nrows;
     model_init(p, p->kmin);
     struct km_model *m = &p->m;
     int d = m->d;
-    km_scaling_fit(m, p->scaling, p->t.x, n);
+    double mean_var = 0;
+    if (ranks)
+        mean_var = scaling_ranks(p, p->t.x, n);
+    else
+        km_scaling_fit(m, p->scaling, p->t.x, n);
     km_scale_rows(m, p->t.x, n);
     struct km_data dt;
     km_data_init(&dt, p->t.x, n, d);
+    if (ranks)
+        dt.mean_var = mean_var;
     size_t *idx = NULL;
     if (need_silhouette) {
         p->ns = n < p->sample ? n : p->sample;
@@ -521,7 +632,7 @@ static void fit_in_memory(struct kmeans *p, bool need_silhouette)
         }
     }
     choose(p, need_silhouette);
-    m->n = n;
+    m->n = total;
     m->seed = p->cli.seed;
     if (p->profile) {
         /* with a range, the chosen fit's labels again (the same centroids
@@ -755,8 +866,10 @@ static void finish(struct kmeans *p)
 {
     struct km_model *m = &p->m;
     m->skipped = p->skipped;
-    km_save(m, p->out);
-    ws_close(p->out);
+    if (p->out) {   /* rank 0 */
+        km_save(m, p->out);
+        ws_close(p->out);
+    }
     if (p->prof)
         ws_close(p->prof);
     if (p->skipped)
@@ -790,6 +903,7 @@ static void cleanup(struct kmeans *p)
 int main(int argc, char **argv)
 {
     struct kmeans p;
+    dist_init(&argc, &argv);
     parse_options(&p, argc, argv);
     open_outputs(&p);
     tbl_init(&p.t, p.fields, (size_t)p.nfields);

@@ -4,7 +4,12 @@
  * The interactions are read once into compressed sparse rows and columns
  * (common/cf_data.c); each algorithm trains from those (common/cf_*.c).
  * Memory: 20 bytes per input record while the rows are built, then 16 per
- * distinct (user, item) pair, plus the model (docs/train-cf.md). */
+ * distinct (user, item) pair, plus the model (docs/train-cf.md).
+ *
+ * Under mpirun (make MPI=1) each rank reads its block of the FILE
+ * arguments, the ranks' interactions are merged on every rank, and ALS
+ * solves each half-step's users or items in blocks across the ranks
+ * (common/cf_dist.c); rank 0 writes the model (docs/scale.md). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +19,7 @@
 #include "cf.h"
 #include "cli.h"
 #include "diag.h"
+#include "dist.h"
 #include "progress.h"
 #include "rec.h"
 #include "stream.h"
@@ -184,8 +190,7 @@ static void parse(struct train *p, int argc, char **argv)
                 die_usage("unhandled option");
         }
     }
-    p->paths = (const char *const *)argv + optind;
-    p->npaths = argc - optind;
+    p->paths = dist_inputs((const char *const *)argv + optind, argc - optind, &p->npaths);
 }
 
 /* Defaults for the algorithm, then the options given; usage errors for
@@ -250,6 +255,12 @@ static void validate(struct train *p)
     for (size_t k = 0; k < sizeof hybrid_opts / sizeof *hybrid_opts; k++)
         if (!o->hybrid && p->given[hybrid_opts[k] - O_ALGO])
             die_usage("%s applies to --hybrid", opt_names[hybrid_opts[k] - O_ALGO]);
+    /* mpirun hands the ranks' stdout to a terminal of its own */
+    if (dist_size() > 1 && (!p->cli.out || strcmp(p->cli.out, "-") == 0))
+        die_usage("under mpirun the model is written with -o FILE, not to stdout");
+    if (dist_size() > 1 && (o->algo != CF_ALS || o->hybrid))
+        die_usage("--algo %s%s does not train across ranks (only --algo als does): run it "
+                  "without mpirun", p->algo_arg, o->hybrid ? " --hybrid" : "");
     if (content)
         p->attrs = cf_attrs_parse(p->attributes, &p->nattrs);
     if (p->items)
@@ -290,7 +301,8 @@ static void read_interactions(struct train *p, struct cf_data *d)
         prog_tick(&prog, rs_count(r));
     }
     prog_done(&prog);
-    if (d->records == 0) {
+    /* under several ranks a rank may have no records; the job needs some */
+    if (d->records == 0 && dist_size() == 1) {
         char *name = xstrdup(rs_file(r));
         rs_free(r);
         die("%s: no interactions (the input has no records)", name);
@@ -363,6 +375,7 @@ static void write_model(struct train *p, const struct cf_model *m)
 int main(int argc, char **argv)
 {
     struct train p = {.user = "user", .item = "item"};
+    dist_init(&argc, &argv);
     cli_init(&p.cli, argv[0]);
     p.cli.seed = 1;
     parse(&p, argc, argv);
@@ -372,6 +385,9 @@ int main(int argc, char **argv)
     struct cf_data d;
     cf_data_init(&d);
     read_interactions(&p, &d);
+    cf_data_merge_ranks(&d);
+    if (d.records == 0)
+        die("no interactions: no rank's input has records");
     struct cf_content_src *src = NULL;
     if (p.items) {
         const char *ip[] = {p.items};
@@ -395,7 +411,8 @@ int main(int argc, char **argv)
          p.algo_arg, p.o.hybrid ? " --hybrid" : "", nu, ni, (unsigned long long)nnz,
          (unsigned long long)dups, t_read, seconds_since(&p.t0) - t_read,
          (double)data_bytes / 1048576.0, (double)cf_model_bytes(&m) / 1048576.0);
-    write_model(&p, &m);
+    if (dist_rank() == 0)   /* the other ranks never create the output */
+        write_model(&p, &m);
     cf_model_release(&m);
     cf_attrs_free(p.attrs, p.nattrs);
     return EXIT_OK;

@@ -6,7 +6,11 @@
  * validation rows, and trained by common/cnn_fit.c: Adam over minibatches,
  * early stopping on the validation AUC, the best epoch kept.  The network
  * is common/cnn.c; the baseline common/logreg.c.  docs/train-cnn.md draws
- * the architecture and explains every option and the output. */
+ * the architecture and explains every option and the output.
+ *
+ * Under mpirun (make MPI=1) each rank reads its block of the FILE
+ * arguments and the ranks train one model by synchronous data-parallel SGD
+ * (common/cnn_fit.c); rank 0 writes it (docs/scale.md). */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -20,6 +24,7 @@
 #include "cnn_data.h"
 #include "cnn_fit.h"
 #include "diag.h"
+#include "dist.h"
 #include "linalg.h"
 #include "logreg.h"
 #include "rng.h"
@@ -254,13 +259,15 @@ static void parse_options(struct train *p, int argc, char **argv)
                 die_usage("unhandled option");
         }
     }
-    p->paths = (const char *const *)argv + optind;
-    p->npaths = argc - optind;
+    p->paths = dist_inputs((const char *const *)argv + optind, argc - optind, &p->npaths);
     p->fit.seed = p->cli.seed;
     p->fit.progress = p->cli.progress;
     p->fit.verbose = !p->cli.quiet;
     if (p->bench_gemm)
         return;
+    /* mpirun hands the ranks' stdout to a terminal of its own */
+    if (dist_size() > 1 && (!p->cli.out || strcmp(p->cli.out, "-") == 0))
+        die_usage("under mpirun the model is written with -o FILE, not to stdout");
     if (!p->logreg) {
         parse_tokens(p, p->tokens_arg);
         p->cfg.nwidths = parse_ints("--widths", p->widths_arg, p->cfg.width, CNN_MAX_WIDTHS, 1,
@@ -351,6 +358,17 @@ static rs *open_input(const struct train *p, const char *const *paths, int n)
     return rs_open(paths, n, p->logreg ? NULL : "sequences");
 }
 
+/* Every rank's sequences have one length (the longest wins and the others
+ * are told), as a single process requires of its input. */
+static void same_length(const struct train *p)
+{
+    int64_t L[2] = {p->data.L, -(int64_t)p->data.L};
+    dist_max_i64(L, 2);
+    if (L[0] != -L[1])
+        die("%s: sequences of %d tokens, but another rank's have %lld", input_name(p), p->data.L,
+            (long long)(L[0] == p->data.L ? -L[1] : L[0]));
+}
+
 static void load(struct train *p)
 {
     if (p->users) {
@@ -368,6 +386,7 @@ static void load(struct train *p)
     if (p->data.n < 2)
         die("%s: %zu records; training needs at least 2", input_name(p), p->data.n);
     rs_free(r);
+    same_length(p);
     if (p->valid) {
         cnn_data_init(&p->vdata, p->tok_names, ntok, p->num, p->nnum, p->label);
         p->vdata.L = p->data.L;   /* the validation rows must have the same length */
@@ -378,10 +397,13 @@ static void load(struct train *p)
         if (p->vdata.n == 0)
             die("%s: no validation records", p->valid);
     }
-    if (p->have_join && p->data.join_missing + p->vdata.join_missing)
+    /* every rank read all of --valid, and keeps its block of it below */
+    int64_t missing = (int64_t)p->data.join_missing;
+    dist_sum_i64(&missing, 1);
+    missing += (int64_t)p->vdata.join_missing;
+    if (p->have_join && missing && dist_rank() == 0)
         warning("%llu records have no user in %s: their --numeric features are missing "
-                "(the training mean is used)",
-                (unsigned long long)(p->data.join_missing + p->vdata.join_missing), p->users);
+                "(the training mean is used)", (unsigned long long)missing, p->users);
 }
 
 /* Training and validation rows: --valid, or a seeded shuffle of the input
@@ -396,10 +418,13 @@ static void split(struct train *p)
         p->tidx = xreallocarray(NULL, n, sizeof *p->tidx);
         for (size_t i = 0; i < n; i++)
             p->tidx[i] = (uint32_t)i;
-        p->nvalid = p->vdata.n;
-        p->vidx = xreallocarray(NULL, p->nvalid, sizeof *p->vidx);
+        /* under several ranks, each validates its block of the rows */
+        size_t lo, hi;
+        dist_block(p->vdata.n, &lo, &hi);
+        p->nvalid = hi - lo;
+        p->vidx = xreallocarray(NULL, p->nvalid + 1, sizeof *p->vidx);
         for (size_t i = 0; i < p->nvalid; i++)
-            p->vidx[i] = (uint32_t)i;
+            p->vidx[i] = (uint32_t)(lo + i);
         return;
     }
     uint32_t *perm = xreallocarray(NULL, n, sizeof *perm);
@@ -407,7 +432,7 @@ static void split(struct train *p)
         perm[i] = (uint32_t)i;
     struct rng base, r;
     rng_init(&base, p->cli.seed);
-    rng_split(&r, &base, STREAM_SPLIT);
+    rng_split(&r, &base, STREAM_SPLIT + ((uint64_t)dist_rank() << 40));
     rng_shuffle(&r, perm, n);
     size_t nv = (size_t)llround(p->valid_frac * (double)n);
     nv = nv < 1 ? 1 : nv > n - 1 ? n - 1 : nv;
@@ -437,9 +462,10 @@ static struct cnn_data *valid_data(struct train *p)
 static void check_numeric(const struct train *p)
 {
     for (int k = 0; k < p->nnum; k++) {
-        size_t have = 0;
+        int64_t have = 0;
         for (size_t i = 0; i < p->ntrain && !have; i++)
             have += !isnan(p->data.num[(size_t)p->tidx[i] * p->nnum + k]);
+        dist_sum_i64(&have, 1);
         if (!have)
             die("%s: field \"%s\": missing in every training record%s", input_name(p),
                 p->num[k], p->users ? " and in the users view" : " (--users joins a users view)");
@@ -449,23 +475,36 @@ static void check_numeric(const struct train *p)
 static void prepare(struct train *p, float *mean, float *sd)
 {
     check_numeric(p);
-    cnn_data_fit_scale(&p->data, p->tidx, p->ntrain, mean, sd);
+    if (dist_size() > 1)
+        cnn_data_fit_scale_dist(&p->data, p->tidx, p->ntrain, mean, sd);
+    else
+        cnn_data_fit_scale(&p->data, p->tidx, p->ntrain, mean, sd);
     cnn_data_scale(&p->data, mean, sd);
     if (p->valid)
         cnn_data_scale(&p->vdata, mean, sd);
-    size_t npos = cnn_data_positives(&p->data, p->tidx, p->ntrain);
-    if (npos == 0 || npos == p->ntrain)
+    /* counts over every rank's rows: rows, positives; validation the same */
+    int64_t c[4] = {(int64_t)p->ntrain, (int64_t)cnn_data_positives(&p->data, p->tidx, p->ntrain),
+                    (int64_t)p->nvalid,
+                    (int64_t)cnn_data_positives(valid_data(p), p->vidx, p->nvalid)};
+    dist_sum_i64(c, 4);
+    size_t ntrain = (size_t)c[0], npos = (size_t)c[1], nvalid = (size_t)c[2];
+    size_t vpos = (size_t)c[3];
+    if (npos == 0 || npos == ntrain)
         die("%s: the training rows are all %s: a classifier needs both labels", input_name(p),
             npos ? "positive" : "negative");
-    size_t vpos = cnn_data_positives(valid_data(p), p->vidx, p->nvalid);
-    if (vpos == 0 || vpos == p->nvalid)
+    if (vpos == 0 || vpos == nvalid)
         die("%s: the validation rows are all %s: the AUC needs both labels%s",
             p->valid ? p->valid : input_name(p), vpos ? "positive" : "negative",
             p->valid ? "" : " (more records, or a larger --valid-frac)");
     if (p->balanced)
-        p->fit.pos_weight = (double)(p->ntrain - npos) / (double)npos;
-    info("%zu training rows (%.1f%% positive), %zu validation rows", p->ntrain,
-         100.0 * (double)npos / (double)p->ntrain, p->nvalid);
+        p->fit.pos_weight = (double)(ntrain - npos) / (double)npos;
+    if (dist_size() > 1)
+        info("%d ranks: %zu training rows (%.1f%% positive), %zu validation rows; "
+             "an effective batch of up to %d x %d", dist_size(), ntrain,
+             100.0 * (double)npos / (double)ntrain, nvalid, dist_size(), p->fit.batch);
+    else
+        info("%zu training rows (%.1f%% positive), %zu validation rows", ntrain,
+             100.0 * (double)npos / (double)ntrain, nvalid);
 }
 
 /* ---- the model -------------------------------------------------------------- */
@@ -502,7 +541,10 @@ static void train_cnn(struct train *p)
     struct cnn_config *c = &p->cfg;
     c->L = p->data.L;
     for (int t = 0; t < c->ntok; t++) {
-        uint32_t v = cnn_data_vocab(&p->data, t);
+        /* every rank sizes the embedding by the largest vocabulary */
+        int64_t gv = cnn_data_vocab(&p->data, t);
+        dist_max_i64(&gv, 1);
+        uint32_t v = gv > UINT32_MAX ? UINT32_MAX : (uint32_t)gv;
         if (v > (1u << 24))
             die("field \"%s\": ids up to %u; at most %u embedding rows", c->tok_name[t], v - 1,
                 1u << 24);
@@ -539,12 +581,14 @@ static void train_logreg(struct train *p)
 
 static void finish(struct train *p)
 {
-    write_options(p);
-    if (p->logreg)
-        lr_save(&p->lr, p->out, &p->res);
-    else
-        cnn_save(&p->cnn, p->out, &p->res);
-    ws_close(p->out);
+    if (p->out) {   /* rank 0 */
+        write_options(p);
+        if (p->logreg)
+            lr_save(&p->lr, p->out, &p->res);
+        else
+            cnn_save(&p->cnn, p->out, &p->res);
+        ws_close(p->out);
+    }
     const struct cnn_epoch *b = &p->res.hist[p->res.best];
     double secs = 0;
     for (int e = 0; e < p->res.nhist; e++)
@@ -554,7 +598,7 @@ static void finish(struct train *p)
              b->valid_auc, b->valid_loss);
         return;
     }
-    double flops = cnn_flops_per_example(&p->cnn, true) * (double)p->ntrain * p->res.nhist;
+    double flops = cnn_flops_per_example(&p->cnn, true) * (double)p->res.ntrain * p->res.nhist;
     info("kept epoch %d of %d: valid AUC %.4f, valid loss %.4f; %.2f s per epoch, %.1f GFLOP/s",
          b->epoch, p->res.nhist, b->valid_auc, b->valid_loss, secs / p->res.nhist,
          secs > 0 ? flops / secs / 1e9 : 0.0);
@@ -582,6 +626,7 @@ static void cleanup(struct train *p)
 int main(int argc, char **argv)
 {
     struct train p;
+    dist_init(&argc, &argv);
     parse_options(&p, argc, argv);
     /* The trainer's threads share each batch's convolution stage (common/cnn.c);
      * OpenBLAS runs single-threaded inside them: its own threads do not
@@ -591,7 +636,8 @@ int main(int argc, char **argv)
         bench_gemm(p.bench_gemm);
         return EXIT_OK;
     }
-    p.out = ws_open(p.cli.out, p.cli.level);
+    /* only rank 0 writes: the other ranks never create the output */
+    p.out = dist_rank() == 0 ? ws_open(p.cli.out, p.cli.level) : NULL;
     load(&p);
     split(&p);
     if (p.logreg)
