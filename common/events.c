@@ -400,18 +400,21 @@ static inline bool key_is(const char *raw, size_t avail, int f)
     return ((load8(raw) ^ load8(key)) & m) == 0 && (k < 9 || raw[8] == key[8]);
 }
 
-/* ev_scan's fast path: false (r undefined) if the keys are not exactly
- * ev_pack's, in its order. */
-static bool scan_packed(const char *raw, size_t len, struct ev_raw *r)
+/* The eleven values in schema order, each after ev_pack's key if keys:
+ * ev_scan's fast path and ev_scan_values.  false (r undefined) if the
+ * bytes are not exactly that. */
+static bool scan_fixed(const char *raw, size_t len, struct ev_raw *r, bool keys)
 {
     const unsigned char *p = (const unsigned char *)raw;
     size_t pos = 1;
     for (int f = 0; f < EV_NFIELDS; f++) {
         size_t used;
-        if (!key_is(raw + pos, len - pos, f))
-            return false;
-        pos += packed_key_len[f];
-        if (!decode(p, pos, len, &r->v[f], &used))
+        if (keys) {
+            if (!key_is(raw + pos, len - pos, f))
+                return false;
+            pos += packed_key_len[f];
+        }
+        if (pos >= len || !decode(p, pos, len, &r->v[f], &used))
             return false;
         r->present[f] = true;
         pos += used;
@@ -419,6 +422,11 @@ static bool scan_packed(const char *raw, size_t len, struct ev_raw *r)
     r->nkeys = EV_NFIELDS;
     r->body = 1;
     return true;
+}
+
+static bool scan_packed(const char *raw, size_t len, struct ev_raw *r)
+{
+    return scan_fixed(raw, len, r, true);
 }
 
 static char *put_id(char *o, const struct ev_id *id)
@@ -479,20 +487,7 @@ size_t ev_pack_values(char *out, const struct ev_norm *e) { return pack(out, e, 
 
 bool ev_scan_values(const char *raw, size_t len, struct ev_raw *r)
 {
-    const unsigned char *p = (const unsigned char *)raw;
-    if (len == 0 || p[0] != (0x90 | EV_NFIELDS))
-        return false;
-    size_t pos = 1;
-    for (int f = 0; f < EV_NFIELDS; f++) {
-        size_t used;
-        if (pos >= len || !decode(p, pos, len, &r->v[f], &used))
-            return false;
-        r->present[f] = true;
-        pos += used;
-    }
-    r->nkeys = EV_NFIELDS;
-    r->body = 1;
-    return true;
+    return len > 0 && (unsigned char)raw[0] == (0x90 | EV_NFIELDS) && scan_fixed(raw, len, r, false);
 }
 
 size_t ev_pack_int(char *out, int64_t v) { return (size_t)(mpp_int(out, v) - out); }

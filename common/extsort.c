@@ -2,7 +2,6 @@
  * run files, merged with a heap. */
 #include "extsort.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <fcntl.h>
 
 #include "diag.h"
+#include "tmpdir.h"
 #include "xalloc.h"
 
 /* Memory kept aside from the runs for the stream buffers: the input's
@@ -87,24 +87,11 @@ struct xs {
 static char *dirs[MAX_DIRS];
 static bool hook_set;
 
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL)
-            if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-                unlinkat(dirfd(d), de->d_name, 0);
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
 static void remove_dirs(void)
 {
     for (int i = 0; i < MAX_DIRS; i++)
         if (dirs[i])
-            remove_dir(dirs[i]);
+            tmpdir_remove(dirs[i]);
 }
 
 static void make_dir(xs *s)
@@ -716,7 +703,7 @@ void xs_free(xs *s)
         free(s->runs[i]);
     }
     if (s->dir) {
-        remove_dir(s->dir);
+        tmpdir_remove(s->dir);
         for (int i = 0; i < MAX_DIRS; i++)
             if (dirs[i] == s->dir)
                 dirs[i] = NULL;

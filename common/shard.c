@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "tmpdir.h"
 #include "numfmt.h"
 #include "rec.h"
 #include "siphash.h"
@@ -83,23 +84,10 @@ uint32_t shard_of_record(rs *r, const char *field, uint32_t n, int64_t missing_t
 /* One split per process; the hook needs its path without allocating. */
 static char *live_tmpdir;
 
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL)
-            if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-                unlinkat(dirfd(d), de->d_name, 0);
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
 static void remove_live_tmpdir(void)
 {
     if (live_tmpdir)
-        remove_dir(live_tmpdir);
+        tmpdir_remove(live_tmpdir);
 }
 
 /* part-NNNNN.mpz, the only names a directory we replace may hold. */
@@ -274,7 +262,7 @@ static void put_in_place(shard_split *s)
     }
     check_replaceable(s->dir);
     if (renameat2(AT_FDCWD, s->tmp, AT_FDCWD, s->dir, RENAME_EXCHANGE) == 0) {
-        remove_dir(s->tmp);   /* now the old parts */
+        tmpdir_remove(s->tmp);   /* now the old parts */
         return;
     }
     size_t len = strlen(s->dir) + 16;
@@ -288,7 +276,7 @@ static void put_in_place(shard_split *s)
         errno = e;
         die_errno("%s: cannot rename %s into place", s->dir, s->tmp);
     }
-    remove_dir(old);
+    tmpdir_remove(old);
     free(old);
 }
 
