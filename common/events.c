@@ -403,7 +403,7 @@ static inline bool key_is(const char *raw, size_t avail, int f)
 /* The eleven values in schema order, each after ev_pack's key if keys:
  * ev_scan's fast path and ev_scan_values.  false (r undefined) if the
  * bytes are not exactly that. */
-static bool scan_fixed(const char *raw, size_t len, struct ev_raw *r, bool keys)
+static size_t scan_fixed(const char *raw, size_t len, struct ev_raw *r, bool keys)
 {
     const unsigned char *p = (const unsigned char *)raw;
     size_t pos = 1;
@@ -411,22 +411,27 @@ static bool scan_fixed(const char *raw, size_t len, struct ev_raw *r, bool keys)
         size_t used;
         if (keys) {
             if (!key_is(raw + pos, len - pos, f))
-                return false;
+                return 0;
             pos += packed_key_len[f];
         }
         if (pos >= len || !decode(p, pos, len, &r->v[f], &used))
-            return false;
+            return 0;
         r->present[f] = true;
         pos += used;
     }
     r->nkeys = EV_NFIELDS;
     r->body = 1;
-    return true;
+    return pos;
 }
 
 static bool scan_packed(const char *raw, size_t len, struct ev_raw *r)
 {
-    return scan_fixed(raw, len, r, true);
+    return scan_fixed(raw, len, r, true) == len;
+}
+
+size_t ev_measure(const char *p, size_t avail, struct ev_raw *r)
+{
+    return avail > 0 && (unsigned char)p[0] == (0x80 | EV_NFIELDS) ? scan_fixed(p, avail, r, true) : 0;
 }
 
 static char *put_id(char *o, const struct ev_id *id)
@@ -487,7 +492,7 @@ size_t ev_pack_values(char *out, const struct ev_norm *e) { return pack(out, e, 
 
 bool ev_scan_values(const char *raw, size_t len, struct ev_raw *r)
 {
-    return len > 0 && (unsigned char)raw[0] == (0x90 | EV_NFIELDS) && scan_fixed(raw, len, r, false);
+    return len > 0 && (unsigned char)raw[0] == (0x90 | EV_NFIELDS) && scan_fixed(raw, len, r, false) == len;
 }
 
 size_t ev_pack_int(char *out, int64_t v) { return (size_t)(mpp_int(out, v) - out); }

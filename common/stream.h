@@ -35,6 +35,13 @@ bool rs_next(rs *r);
 const msgpack_object *rs_rec(rs *r);
 /* The current record's bytes exactly as read. */
 const char *rs_raw(const rs *r, size_t *len);
+/* A caller that reads each record's bytes itself can measure them too,
+ * sparing the reader its own scan: fn(p, avail, ctx) returns the length of
+ * the record at p when it knows the record's shape and the record is whole
+ * within avail bytes, else 0 (the reader then scans it as usual).  A length
+ * it returns must be exact. */
+typedef size_t rs_measure_fn(const char *p, size_t avail, void *ctx);
+void rs_set_measure(rs *r, rs_measure_fn *fn, void *ctx);
 /* The header of the first input (a map), and its kind. */
 const msgpack_object *rs_header(const rs *r);
 const char *rs_kind(const rs *r);

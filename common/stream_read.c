@@ -33,12 +33,20 @@ struct rs {
     uint64_t count;           /* records over all inputs */
     bool hdr_done;            /* the current input's header was read */
     bool reading;             /* between records: errors name the next one */
+    rs_measure_fn *measure;   /* the caller's measure of records, or NULL */
+    void *mctx;
     char where[512];
 };
 
 static const char *stdin_only[] = {"-"};
 
 const char *rs_file(const rs *r) { return bs_name(r->src); }
+
+void rs_set_measure(rs *r, rs_measure_fn *fn, void *ctx)
+{
+    r->measure = fn;
+    r->mctx = ctx;
+}
 uint64_t rs_recno(const rs *r) { return r->recno; }
 uint64_t rs_count(const rs *r) { return r->count; }
 const msgpack_object *rs_header(const rs *r) { return &r->hdr; }
@@ -104,9 +112,9 @@ static bool next_object(rs *r)
             }
         }
         const char *why = NULL;
-        size_t n = 0;
-        enum mp_scan s = mp_scan((const unsigned char *)r->buf + r->pos,
-                                 r->len - r->pos, &n, &why);
+        size_t n = r->measure && r->hdr_done ? r->measure(r->buf + r->pos, r->len - r->pos, r->mctx) : 0;
+        enum mp_scan s = n ? MP_OK
+                           : mp_scan((const unsigned char *)r->buf + r->pos, r->len - r->pos, &n, &why);
         if (s == MP_OK) {
             r->raw = r->buf + r->pos;
             r->rawlen = n;

@@ -160,12 +160,13 @@ static void test_packing(void)
     struct rng r;
     rng_init(&r, 11);
     static char ub[70001], ib[70001], cb[70001], ob[40];
-    char *out = malloc(300000);
+    char *out = malloc(1000000);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    int bytes_differ = 0, read_differ = 0, user_ts_differ = 0, over = 0;
+    int bytes_differ = 0, read_differ = 0, user_ts_differ = 0, over = 0, measure_differ = 0,
+        values_differ = 0;
     for (int i = 0; i < 3000; i++) {
         struct ev_norm e = {0};
         random_id(&r, &e.user, ub, false);
@@ -210,6 +211,19 @@ static void test_packing(void)
             back.has_campaign != e.has_campaign || (e.has_campaign && back.campaign != e.campaign) ||
             (e.offer != NULL) != (back.offer != NULL))
             read_differ++;
+        /* ev_measure: the exact length in bytes that go on; none when cut */
+        memcpy(out + n, "\x81\xa1x\x01", 4);
+        struct ev_raw m;
+        if (ev_measure(out, n + 4, &m) != n || ev_measure(out, n - 1, &m) != 0 ||
+            m.v[EV_F_TS].i != e.ts)
+            measure_differ++;
+        /* the values without their keys give back the same record */
+        size_t nv = ev_pack_values(out + n, &e);
+        struct ev_norm v;
+        if (!ev_scan_values(out + n, nv, &m) || ev_scan_values(out, n, &m) ||
+            (ev_scan_values(out + n, nv, &m), ev_unpack(&m, &v), ev_pack(out + n + nv, &v) != n) ||
+            memcmp(out + n + nv, out, n) != 0)
+            values_differ++;
         struct ev_val u;
         int64_t ts;
         if (!ev_user_ts(out, n, &u, &ts) || ts != e.ts || u.t != e.user.t ||
@@ -220,6 +234,8 @@ static void test_packing(void)
     CHECK_EQ_INT(bytes_differ, 0, "pack: the same bytes as msgpack-c's packer, 3000 random records");
     CHECK_EQ_INT(read_differ, 0, "scan and unpack give back every field");
     CHECK_EQ_INT(user_ts_differ, 0, "user_ts reads the user and ts");
+    CHECK_EQ_INT(measure_differ, 0, "measure: the length of a record in longer bytes, 0 when cut");
+    CHECK_EQ_INT(values_differ, 0, "values without keys read back to the same record");
     msgpack_sbuffer_destroy(&sb);
     free(out);
 }
