@@ -9,6 +9,8 @@
 # inputs, its program and a parameter file that changes only when that
 # stage's parameters change, so an edit reruns just what it affects.
 # docs/loop.md draws the files each stage reads and writes.
+# TIMING=FILE appends each recipe line's target and wall time to FILE
+# (bench/loop.sh sums them by stage).
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -82,6 +84,8 @@ C$(1) := $(OUT)/cycle$(1)
 T$(1) := $(call cycle_start,$(1))
 E$(1) := $(call cycle_end,$(1))
 CAMPAIGN$(1) := $(shell echo $$(( $(PAST_CAMPAIGNS) + $(1) )))
+# The plans of the cycles before it (their campaigns are in its log).
+PLANS_BEFORE$(1) := $(foreach j,$(filter-out $(1),$(shell seq 1 $(1))),$(OUT)/cycle$(j)/plan.mpz)
 
 # The log as it stands when the cycle's campaign is planned.
 $$(C$(1))/log.mpz: $(if $(filter 1,$(1)),$(OUT)/history.mpz,$(OUT)/cycle$(shell echo $$(($(1)-1)))/log.mpz $(OUT)/cycle$(shell echo $$(($(1)-1)))/week-plan.mpz) $(BIN)/promo-cat | $$(C$(1))
@@ -100,9 +104,15 @@ $$(C$(1))/users.mpz: $$(C$(1))/clean.mpz $(BIN)/promo-featurize
 $$(C$(1))/users-train.mpz: $$(C$(1))/clean.mpz $(BIN)/promo-featurize $(P)/plan.txt
 	$(BIN)/promo-featurize -q --view users --asof $(call day,$(shell echo $$(( $(HISTORY_DAYS) + ($(1) - 2) * $(CYCLE_DAYS) )))) \
 	  --label-days $(CYCLE_DAYS) -o $$@ $$<
-# Every past campaign's members, features as of its start, and outcome.
-$$(C$(1))/examples.mpz: $$(C$(1))/clean.mpz $(BIN)/promo-featurize $(P)/plan.txt
-	$(BIN)/promo-featurize -q --view examples --asof $$(T$(1)) --campaign-days $(CYCLE_DAYS) -o $$@ $$<
+# Every past campaign's members, features as of its start, and outcome;
+# a loop campaign's control arm cut to the held-out users its plan would
+# have sent an offer (examples.sh says why).
+$$(C$(1))/examples.mpz: $$(C$(1))/clean.mpz $(BIN)/promo-featurize $(BIN)/promo-import $(P)/plan.txt \
+    $(LOOP_DIR)examples.sh $$(PLANS_BEFORE$(1))
+	$(BIN)/promo-featurize -q --view examples --asof $$(T$(1)) --campaign-days $(CYCLE_DAYS) -o $$@.all $$<
+	bash $(LOOP_DIR)examples.sh $(BIN) $(PAST_CAMPAIGNS) $$@.all $$(PLANS_BEFORE$(1)) > $$@.tmp
+	rm $$@.all
+	mv $$@.tmp $$@
 $$(C$(1))/interactions.mpz: $$(C$(1))/clean.mpz $(BIN)/promo-featurize
 	$(BIN)/promo-featurize -q --view interactions --asof $$(T$(1)) --half-life 14 -o $$@ $$<
 
@@ -215,3 +225,12 @@ $(OUT)/report.html: $(SUMMARIES) $(BIN)/promo-evaluate
 EARLIER := $(filter-out $(lastword $(SUMMARIES)),$(SUMMARIES))
 comma := ,
 space := $(subst ,, )
+
+# ---- timing (bench/loop.sh) -----------------------------------------------------
+# With TIMING=FILE every recipe line runs under pipelines/timing.sh, which
+# appends "target seconds status" to FILE.  Set last, so the $(shell) calls
+# above run with the plain shell; .SHELLFLAGS is expanded per line, with $@.
+ifneq ($(TIMING),)
+SHELL := $(abspath $(LOOP_DIR)timing.sh)
+.SHELLFLAGS = $(abspath $(TIMING)) $@ -eu -o pipefail -c
+endif

@@ -36,6 +36,28 @@ setup() { cd "$BATS_FILE_TMPDIR"; }
   assert_output ""
 }
 
+@test "TIMING=FILE records each recipe's target, wall time and status" {
+  loop TIMING="$PWD/times.txt" -W out/cycle1/shop.txt > /dev/null 2>&1
+  run -0 awk '$1 == "out/cycle1/plan.mpz" && $2 >= 0 && $3 == 0 { n++ } END { print n + 0 }' times.txt
+  assert_output 1
+  run -0 awk '$1 ~ /clean|kmeans|uplift/ { n++ } END { print n + 0 }' times.txt
+  assert_output 0
+  run -0 would_run
+  assert_output ""
+}
+
+@test "examples.sh keeps past campaigns whole and a loop campaign's comparable controls" {
+  printf 'user,campaign,treatment,x,converted\n1,1,control,0.5,0\n2,1,pct10,0.1,1\n3,3,pct10,0.2,0\n4,3,control,0.3,1\n5,3,control,0.4,0\n6,4,control,0.6,0\n7,4,control,0.7,1\n8,4,pct20,0.8,1\n' > ex.csv
+  promo-import -q --kind examples -o ex.mpz ex.csv
+  printf 'user,offer,holdout\n3,pct10,false\n4,pct10,true\n5,,true\n' > p1.csv
+  printf 'user,offer,holdout\n6,pct20,true\n7,,true\n8,pct20,false\n' > p2.csv
+  promo-import -q --kind plan --types user=int,offer=string,holdout=bool -o p1.mpz p1.csv
+  promo-import -q --kind plan --types user=int,offer=string,holdout=bool -o p2.mpz p2.csv
+  bash "$BATS_TEST_DIRNAME/../../pipelines/examples.sh" "$PROMO_BIN" 2 ex.mpz p1.mpz p2.mpz > cut.mpz
+  run -0 promo-cat --kind examples --fields user,campaign,treatment,x,converted cut.mpz
+  assert_output "$(printf 'user,campaign,treatment,x,converted\n1,1,control,0.5,0\n2,1,pct10,0.1,1\n3,3,pct10,0.2,0\n4,3,control,0.3,1\n6,4,control,0.6,0\n8,4,pct20,0.8,1')"
+}
+
 @test "a k-means parameter reruns k-means and what depends on it, nothing else" {
   run -0 would_run K=6
   assert_line promo-kmeans
