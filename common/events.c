@@ -179,7 +179,8 @@ static int field_of(const char *s, size_t n, size_t avail)
 }
 
 /* One value at p[pos]: the common shapes inline, the rest in read_val. */
-static inline bool decode(const unsigned char *p, size_t pos, size_t len, struct ev_val *val, size_t *used)
+static inline __attribute__((always_inline)) bool decode(const unsigned char *p, size_t pos, size_t len,
+                                                        struct ev_val *val, size_t *used)
 {
     unsigned vb = p[pos];
     if (vb <= 0x7f) {
@@ -207,13 +208,11 @@ static inline bool decode(const unsigned char *p, size_t pos, size_t len, struct
 
 static bool scan_packed(const char *raw, size_t len, struct ev_raw *r);
 
-bool ev_scan(const char *raw, size_t len, struct ev_raw *r, const char **why)
+/* Any map record, in bytes that may go on past it: where it ends, or 0
+ * (with *why). */
+static size_t scan_map(const char *raw, size_t len, struct ev_raw *r, const char **why)
 {
     const unsigned char *p = (const unsigned char *)raw;
-    /* Records as ev_pack writes them (promo-clean's output): the keys in
-     * their known order, no lookups. */
-    if (len > 0 && p[0] == (0x80 | EV_NFIELDS) && scan_packed(raw, len, r))
-        return true;
     for (int f = 0; f < EV_NFIELDS; f++) {
         r->v[f].t = EV_NIL;
         r->present[f] = false;
@@ -248,7 +247,7 @@ bool ev_scan(const char *raw, size_t len, struct ev_raw *r, const char **why)
         }
         if (key.t != EV_STR) {
             *why = "a field name is not a string";
-            return false;
+            return 0;
         }
         pos += used;
         if (pos >= len)
@@ -265,11 +264,22 @@ bool ev_scan(const char *raw, size_t len, struct ev_raw *r, const char **why)
             goto bad;
         pos += used;
     }
-    return true;
+    return pos;
 bad:
     *why = "not a record";
-    return false;
+    return 0;
 }
+
+bool ev_scan(const char *raw, size_t len, struct ev_raw *r, const char **why)
+{
+    /* Records as ev_pack writes them (promo-clean's output): the keys in
+     * their known order, no lookups. */
+    if (len > 0 && (unsigned char)raw[0] == (0x80 | EV_NFIELDS) && scan_packed(raw, len, r))
+        return true;
+    return scan_map(raw, len, r, why) != 0;
+}
+
+
 
 bool ev_user_ts(const char *raw, size_t len, struct ev_val *user, int64_t *ts)
 {
@@ -431,7 +441,9 @@ static bool scan_packed(const char *raw, size_t len, struct ev_raw *r)
 
 size_t ev_measure(const char *p, size_t avail, struct ev_raw *r)
 {
-    return avail > 0 && (unsigned char)p[0] == (0x80 | EV_NFIELDS) ? scan_fixed(p, avail, r, true) : 0;
+    size_t n = avail > 0 && (unsigned char)p[0] == (0x80 | EV_NFIELDS) ? scan_fixed(p, avail, r, true) : 0;
+    const char *why;
+    return n ? n : scan_map(p, avail, r, &why);
 }
 
 static char *put_id(char *o, const struct ev_id *id)

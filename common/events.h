@@ -62,9 +62,10 @@ struct ev_raw {
  * string keys; the stream reader has already checked the MessagePack, so
  * that means a record that is not an events record. */
 bool ev_scan(const char *raw, size_t len, struct ev_raw *r, const char **why);
-/* A record in ev_pack's layout at p, in bytes that may go on past it: its
- * length, with its fields in r; 0 if the bytes start no such whole record.
- * For the stream reader's rs_set_measure (one walk over the bytes, not two). */
+/* A record at p, in bytes that may go on past it: its length, with its
+ * fields in r as ev_scan reads them; 0 if the bytes start no whole map
+ * record (the stream reader then scans them itself and ev_scan says what
+ * is wrong).  For rs_set_measure: one walk over the bytes, not two. */
 size_t ev_measure(const char *p, size_t avail, struct ev_raw *r);
 /* Only the user (an integer or a string) and ts (an integer) of a record,
  * fast for records in ev_pack's layout.  false if they are not there. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 
 #include "diag.h"
 #include "tmpdir.h"
@@ -59,17 +60,27 @@ struct merge {
     long last;                 /* the source of the record last returned, -1 none */
 };
 
+/* A run in memory: its record bytes and sort entries. */
+struct runbuf {
+    char *arena;
+    size_t alen, acap;
+    struct xs_ent *ent, *tmp;
+    size_t n, ecap, tcap;
+};
+
 struct xs {
     uint64_t budget;           /* bytes for one run: records + 2 entries each */
+    uint64_t mem;              /* both runs (the filling one and the one spilling) */
     xs_key_fn *key;
     char *tmpdir;
     char *dir;                 /* private directory, made at the first spill */
     unsigned next_id;
 
-    char *arena;               /* the current run's record bytes */
-    size_t alen, acap;
-    struct xs_ent *ent, *tmp;
-    size_t n, ecap, tcap;
+    struct runbuf cur;         /* the run being filled */
+    struct runbuf bg;          /* the run being sorted and written, or idle buffers */
+    bool spilling;             /* the spill thread is running on bg */
+    pthread_t spiller;
+    char *bg_path;
 
     char **runs;               /* spilled runs in input order */
     size_t nruns, caprun;
@@ -228,13 +239,19 @@ void xs_radix_sort(struct xs_ent *e, struct xs_ent *tmp, size_t n)
     free(cnt);
 }
 
+/* What tie_cmp needs: the key function and the run's records. */
+struct tie_ctx {
+    xs_key_fn *key;
+    const char *arena;
+};
+
 static int tie_cmp(const void *pa, const void *pb, void *ctx)
 {
-    xs *s = ctx;
+    const struct tie_ctx *t = ctx;
     const struct xs_ent *a = pa, *b = pb;
     struct xs_key ka, kb;
-    s->key(s->arena + a->off, a->len, &ka);
-    s->key(s->arena + b->off, b->len, &kb);
+    t->key(t->arena + a->off, a->len, &ka);
+    t->key(t->arena + b->off, b->len, &kb);
     int c = key_cmp(&ka, &kb);
     if (c)
         return c;
@@ -243,40 +260,41 @@ static int tie_cmp(const void *pa, const void *pb, void *ctx)
 
 /* Strings longer than 8 bytes (or of different lengths) that share their
  * first 8 bytes were sorted by time only: sort those groups fully. */
-static void fix_ties(xs *s)
+static void fix_ties(struct runbuf *b, xs_key_fn *keyfn)
 {
+    struct tie_ctx t = {keyfn, b->arena};
     size_t i = 0;
-    while (i < s->n) {
+    while (i < b->n) {
         size_t j = i + 1;
-        if (s->ent[i].cls == 1)
-            while (j < s->n && s->ent[j].cls == 1 && s->ent[j].k1 == s->ent[i].k1)
+        if (b->ent[i].cls == 1)
+            while (j < b->n && b->ent[j].cls == 1 && b->ent[j].k1 == b->ent[i].k1)
                 j++;
         if (j - i > 1) {
             bool need = false;
             uint32_t len0 = UINT32_MAX;
             for (size_t k = i; k < j && !need; k++) {
                 struct xs_key key;
-                s->key(s->arena + s->ent[k].off, s->ent[k].len, &key);
+                keyfn(b->arena + b->ent[k].off, b->ent[k].len, &key);
                 if (len0 == UINT32_MAX)
                     len0 = key.slen;
                 need = key.slen >= 8 || key.slen != len0;
             }
             if (need)
-                qsort_r(s->ent + i, j - i, sizeof *s->ent, tie_cmp, s);
+                qsort_r(b->ent + i, j - i, sizeof *b->ent, tie_cmp, &t);
         }
         i = j;
     }
 }
 
-static void sort_run(xs *s)
+static void sort_run(struct runbuf *b, xs_key_fn *keyfn)
 {
-    if (s->tcap < s->n) {
-        free(s->tmp);
-        s->tmp = xreallocarray(NULL, s->ecap, sizeof *s->tmp);
-        s->tcap = s->ecap;
+    if (b->tcap < b->n) {
+        free(b->tmp);
+        b->tmp = xreallocarray(NULL, b->ecap, sizeof *b->tmp);
+        b->tcap = b->ecap;
     }
-    xs_radix_sort(s->ent, s->tmp, s->n);
-    fix_ties(s);
+    xs_radix_sort(b->ent, b->tmp, b->n);
+    fix_ties(b, keyfn);
 }
 
 static void push_run(xs *s, char *path)
@@ -285,14 +303,14 @@ static void push_run(xs *s, char *path)
     s->runs[s->nruns++] = path;
 }
 
-static struct run_file *run_create(xs *s, char **path)
+/* Create the run file at path (from xs_temp_path, on the caller's thread). */
+static struct run_file *run_create(char *path)
 {
     struct run_file *f = xcalloc(1, sizeof *f);
-    *path = xs_temp_path(s);
-    f->path = *path;
-    f->fd = open(*path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    f->path = path;
+    f->fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (f->fd < 0)
-        die_errno("%s", *path);
+        die_errno("%s", path);
     f->cap = RUN_BUF;
     f->buf = xmalloc(f->cap);
     return f;
@@ -409,21 +427,61 @@ static bool run_get(struct run_file *f, struct xs_ent *e, const char **rec)
     return true;
 }
 
-static void spill(xs *s)
+/* Sort a run and write it to path. */
+static void write_run(struct runbuf *b, xs_key_fn *keyfn, char *path)
 {
-    sort_run(s);
-    char *path;
-    struct run_file *f = run_create(s, &path);
-    for (size_t i = 0; i < s->n; i++) {
-        if (i + PREFETCH < s->n)
-            __builtin_prefetch(s->arena + s->ent[i + PREFETCH].off);
-        run_put(f, &s->ent[i], s->arena + s->ent[i].off);
+    sort_run(b, keyfn);
+    struct run_file *f = run_create(path);
+    for (size_t i = 0; i < b->n; i++) {
+        if (i + PREFETCH < b->n)
+            __builtin_prefetch(b->arena + b->ent[i + PREFETCH].off);
+        run_put(f, &b->ent[i], b->arena + b->ent[i].off);
     }
     run_close(f, true);
-    push_run(s, path);
+}
+
+static void *spiller_main(void *arg)
+{
+    xs *s = arg;
+    write_run(&s->bg, s->key, s->bg_path);
+    return NULL;
+}
+
+/* The run in bg is on disk: note it, and free bg for the next. */
+static void spill_done(xs *s)
+{
+    push_run(s, s->bg_path);
+    s->bg_path = NULL;
     s->spilled++;
-    s->alen = 0;
-    s->n = 0;
+    s->bg.alen = 0;
+    s->bg.n = 0;
+}
+
+/* Wait for the run being spilled, if any. */
+static void spill_wait(xs *s)
+{
+    if (!s->spilling)
+        return;
+    pthread_join(s->spiller, NULL);
+    s->spilling = false;
+    spill_done(s);
+}
+
+/* The current run is full: it is sorted and written on a second thread
+ * while the other buffers fill (without a thread, here and now). */
+static void spill(xs *s)
+{
+    spill_wait(s);
+    struct runbuf full = s->cur;
+    s->cur = s->bg;
+    s->bg = full;
+    s->bg_path = xs_temp_path(s);
+    if (pthread_create(&s->spiller, NULL, spiller_main, s) == 0) {
+        s->spilling = true;
+        return;
+    }
+    write_run(&s->bg, s->key, s->bg_path);
+    spill_done(s);
 }
 
 /* ---- adding ---------------------------------------------------------------- */
@@ -439,7 +497,8 @@ static void huge(void *p, size_t n)
 xs *xs_new(uint64_t mem, const char *tmpdir, xs_key_fn *key)
 {
     xs *s = xcalloc(1, sizeof *s);
-    s->budget = mem > RESERVE + (1 << 20) ? mem - RESERVE : (1 << 20);
+    s->mem = mem > RESERVE + (2 << 20) ? mem - RESERVE : (2 << 20);
+    s->budget = s->mem / 2;
     s->key = key;
     if (!tmpdir || !*tmpdir)
         tmpdir = getenv("TMPDIR");
@@ -453,31 +512,31 @@ static void add(xs *s, const char *rec, size_t len, const struct xs_key *known)
     CHECK(!s->finished);
     CHECK(len < UINT32_MAX);
     const size_t per = 2 * sizeof(struct xs_ent);
-    if (s->n > 0 && s->alen + len + (s->n + 1) * per > s->budget)
+    if (s->cur.n > 0 && s->cur.alen + len + (s->cur.n + 1) * per > s->budget)
         spill(s);
-    if (!s->arena) {
+    if (!s->cur.arena) {
         /* Allocated once at the full size: pages cost memory only when
          * touched, and growing by copies would leave freed copies behind. */
-        s->acap = s->budget;
-        s->arena = xmalloc(s->acap);
-        huge(s->arena, s->acap);
-        s->ecap = s->budget / per + 1;
-        s->ent = xreallocarray(NULL, s->ecap, sizeof *s->ent);
-        huge(s->ent, s->ecap * sizeof *s->ent);
+        s->cur.acap = s->budget;
+        s->cur.arena = xmalloc(s->cur.acap);
+        huge(s->cur.arena, s->cur.acap);
+        s->cur.ecap = s->budget / per + 1;
+        s->cur.ent = xreallocarray(NULL, s->cur.ecap, sizeof *s->cur.ent);
+        huge(s->cur.ent, s->cur.ecap * sizeof *s->cur.ent);
     }
-    if (s->alen + len > s->acap) {
+    if (s->cur.alen + len > s->cur.acap) {
         /* One record larger than the budget: it makes a run alone. */
-        s->acap = s->alen + len;
-        s->arena = xrealloc(s->arena, s->acap);
+        s->cur.acap = s->cur.alen + len;
+        s->cur.arena = xrealloc(s->cur.arena, s->cur.acap);
     }
-    memcpy(s->arena + s->alen, rec, len);
+    memcpy(s->cur.arena + s->cur.alen, rec, len);
     struct xs_key k;
     if (!known) {
-        s->key(s->arena + s->alen, len, &k);
+        s->key(s->cur.arena + s->cur.alen, len, &k);
         known = &k;
     }
-    s->ent[s->n++] = (struct xs_ent){known->k1, known->k2, s->alen, (uint32_t)len, known->cls};
-    s->alen += len;
+    s->cur.ent[s->cur.n++] = (struct xs_ent){known->k1, known->k2, s->cur.alen, (uint32_t)len, known->cls};
+    s->cur.alen += len;
 }
 
 void xs_add(xs *s, const char *rec, size_t len) { add(s, rec, len, NULL); }
@@ -528,12 +587,12 @@ static void entry_key(xs *s, const struct xs_ent *e, const char *rec, struct xs_
 static bool src_advance(xs *s, struct src *x)
 {
     if (!x->f) {
-        if (x->pos >= s->n)
+        if (x->pos >= s->cur.n)
             return false;
-        if (x->pos + PREFETCH < s->n)
-            __builtin_prefetch(s->arena + s->ent[x->pos + PREFETCH].off);
-        const struct xs_ent *e = &s->ent[x->pos++];
-        x->rec = s->arena + e->off;
+        if (x->pos + PREFETCH < s->cur.n)
+            __builtin_prefetch(s->cur.arena + s->cur.ent[x->pos + PREFETCH].off);
+        const struct xs_ent *e = &s->cur.ent[x->pos++];
+        x->rec = s->cur.arena + e->off;
         x->len = e->len;
         entry_key(s, e, x->rec, &x->key);
         return true;
@@ -613,8 +672,8 @@ static char *merge_group(xs *s, size_t first, size_t n)
 {
     struct merge m;
     merge_open(s, &m, s->runs + first, n, false);
-    char *path;
-    struct run_file *f = run_create(s, &path);
+    char *path = xs_temp_path(s);
+    struct run_file *f = run_create(path);
     const char *rec;
     size_t len;
     while (merge_next(s, &m, &rec, &len)) {
@@ -627,40 +686,48 @@ static char *merge_group(xs *s, size_t first, size_t n)
     return path;
 }
 
+static void runbuf_free(struct runbuf *b)
+{
+    free(b->arena);
+    free(b->ent);
+    free(b->tmp);
+    memset(b, 0, sizeof *b);
+}
+
 void xs_finish(xs *s)
 {
     CHECK(!s->finished);
     s->finished = true;
+    spill_wait(s);
+    runbuf_free(&s->bg);
     if (s->nruns == 0) {
-        sort_run(s);
+        sort_run(&s->cur, s->key);
         s->in_memory = true;
         s->pos = 0;
         return;
     }
-    uint64_t fanin = s->budget / PER_RUN;
+    /* Merging has all the memory: both runs' buffers are done with. */
+    uint64_t fanin = s->mem / PER_RUN;
     if (fanin < 2)
         fanin = 2;
     if (fanin > MAX_FANIN)
         fanin = MAX_FANIN;
     /* The last run stays in memory if the merge's readers fit beside it;
      * else everything goes to disk and the merge has the whole budget. */
-    uint64_t run_bytes = s->alen + s->n * 2 * sizeof(struct xs_ent);
-    bool keep = s->n > 0 && s->nruns + 1 <= fanin && s->nruns * PER_RUN + run_bytes <= s->budget;
+    uint64_t run_bytes = s->cur.alen + s->cur.n * 2 * sizeof(struct xs_ent);
+    bool keep = s->cur.n > 0 && s->nruns + 1 <= fanin && s->nruns * PER_RUN + run_bytes <= s->mem;
     if (keep) {
-        sort_run(s);
-        free(s->tmp);
-        s->tmp = NULL;
-        s->tcap = 0;
+        sort_run(&s->cur, s->key);
+        free(s->cur.tmp);
+        s->cur.tmp = NULL;
+        s->cur.tcap = 0;
     } else {
-        if (s->n > 0)
+        if (s->cur.n > 0) {
             spill(s);
-        free(s->arena);
-        free(s->ent);
-        free(s->tmp);
-        s->arena = NULL;
-        s->ent = s->tmp = NULL;
-        s->acap = s->ecap = s->tcap = 0;
-        s->n = 0;
+            spill_wait(s);
+        }
+        runbuf_free(&s->cur);
+        runbuf_free(&s->bg);
     }
     while (s->nruns > fanin) {
         size_t out = 0;
@@ -679,12 +746,12 @@ bool xs_next(xs *s, const char **rec, size_t *len)
 {
     CHECK(s->finished);
     if (s->in_memory) {
-        if (s->pos >= s->n)
+        if (s->pos >= s->cur.n)
             return false;
-        if (s->pos + PREFETCH < s->n)
-            __builtin_prefetch(s->arena + s->ent[s->pos + PREFETCH].off);
-        const struct xs_ent *e = &s->ent[s->pos++];
-        *rec = s->arena + e->off;
+        if (s->pos + PREFETCH < s->cur.n)
+            __builtin_prefetch(s->cur.arena + s->cur.ent[s->pos + PREFETCH].off);
+        const struct xs_ent *e = &s->cur.ent[s->pos++];
+        *rec = s->cur.arena + e->off;
         *len = e->len;
         return true;
     }
@@ -697,6 +764,7 @@ void xs_free(xs *s)
 {
     if (!s)
         return;
+    spill_wait(s);
     merge_close(&s->m);
     for (size_t i = 0; i < s->nruns; i++) {
         unlink(s->runs[i]);
@@ -710,9 +778,9 @@ void xs_free(xs *s)
         free(s->dir);
     }
     free(s->runs);
-    free(s->arena);
-    free(s->ent);
-    free(s->tmp);
+    runbuf_free(&s->cur);
+    runbuf_free(&s->bg);
+    free(s->bg_path);
     free(s->tmpdir);
     free(s);
 }

@@ -1,8 +1,10 @@
 /* extsort: an external merge sort of records (their MessagePack bytes)
  * in bounded memory.
  *
- * Records are copied into a run of at most `mem` bytes (their bytes plus
- * 64 bytes of sort entries each).  A full run is sorted in memory by a
+ * Records are copied into a run of at most half of `mem` (their bytes plus
+ * 64 bytes of sort entries each): a full run is sorted and written on a
+ * second thread while the next one fills the other half.  A run is sorted
+ * in memory by a
  * radix sort on two 64-bit keys and written to a temporary file in a
  * private directory under tmpdir, each record framed with its length and
  * keys (so the merge reads them back without parsing).  xs_finish then
