@@ -1,7 +1,8 @@
 # Scale-out: promo-featurize on user shards under GNU parallel with 1 and
 # 2 jobs, against one process on the whole log (the same records); then
 # the data-parallel trainers of the MPI build (make MPI=1: promo-kmeans,
-# promo-train-cf --algo als, promo-train-cnn) with 1 and 2 processes.
+# promo-train-cf --algo als, promo-train-cnn, promo-dtree) with 1 and 2
+# processes.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 dir=$1/scale
@@ -138,6 +139,31 @@ ksame=$(promo-cat --format jsonl --fields sizes,iterations "$kmdir/one.mpz")
 [ "$ksame" = "$(promo-cat --format jsonl --fields sizes,iterations "$kmdir/two.mpz")" ] &&
   ksame="the same cluster sizes and iterations" || ksame="DIFFERENT cluster sizes or iterations"
 
+# promo-dtree: rows of 6 numbers and a 40-level field with a 0/1 label
+# (awk, fixed seed), in two files; a tree of depth 10 and a forest of 8.
+DT_N=${BENCH_SCALE_DT_N:-2000000}
+dtdir=$dir/dt-$DT_N
+mkdir -p "$dtdir"
+if [ ! -s "$dtdir/p2.mpz" ]; then
+  for p in 1 2; do
+    awk -v n=$((DT_N / 2)) -v seed=$((30 + p)) 'BEGIN { srand(seed); print "a,b,c,d,e,f,g,y";
+      for (i = 0; i < n; i++) { a = rand(); b = rand() * 10; c = rand(); g = int(rand() * 40);
+        s = 2 * a + (b > 6) - 1.5 * c + (g % 5 == 0) - 0.8 + rand() - rand();
+        printf "%.4f,%.3f,%.4f,%.4f,%d,%.4f,L%d,%d\n", a, b, c, rand(), int(rand() * 9), rand(), g, (s > 0) } }' \
+      > "$dtdir/p$p.csv"
+    promo-import -q --kind examples -o "$dtdir/p$p.mpz" "$dtdir/p$p.csv"
+    rm -f "$dtdir/p$p.csv"
+  done
+fi
+dt="-q --label y --threads 1"
+d1=$(wall "promo-dtree $dt --max-depth 10 -o $dtdir/one.mpz $dtdir/p1.mpz $dtdir/p2.mpz")
+d2=$(wall "$(mpi2 promo-dtree) $dt --max-depth 10 -o $dtdir/two.mpz $dtdir/p1.mpz $dtdir/p2.mpz")
+f1=$(wall "promo-dtree $dt --trees 8 -o $dtdir/fone.mpz $dtdir/p1.mpz $dtdir/p2.mpz")
+f2=$(wall "$(mpi2 promo-dtree) $dt --trees 8 -o $dtdir/ftwo.mpz $dtdir/p1.mpz $dtdir/p2.mpz")
+ft=$(wall "promo-dtree ${dt/--threads 1/--threads 2} --trees 8 -o $dtdir/fthr.mpz $dtdir/p1.mpz $dtdir/p2.mpz")
+dsame=$(cmp -s "$dtdir/one.mpz" "$dtdir/two.mpz" && cmp -s "$dtdir/fone.mpz" "$dtdir/ftwo.mpz" &&
+  echo "the same bytes" || echo "DIFFERENT bytes")
+
 mpistart=$(wall "mpirun --allow-run-as-root --oversubscribe -np 2 true")
 
 echo "| trainer | data | 1 process, 1 thread | \`mpirun -np 2\`, 1 thread each | speed-up | 1 process, 2 threads |"
@@ -147,12 +173,17 @@ if [ "$have_cnn" = 1 ]; then
   echo "| promo-train-cnn (defaults, 2 epochs) | $CNN_N sequences of 50 | ${c1} s | ${c2} s | $(ratio "$c1" "$c2") | ${ct} s |"
 fi
 echo "| promo-kmeans -k 8 (in memory, 3 restarts) | $KM_N points of 6 features | ${k1} s | ${k2} s | $(ratio "$k1" "$k2") | ${kt} s |"
+echo "| promo-dtree, one tree of depth 10 | $DT_N rows of 7 features | ${d1} s | ${d2} s | $(ratio "$d1" "$d2") | |"
+echo "| promo-dtree --trees 8 | $DT_N rows of 7 features | ${f1} s | ${f2} s | $(ratio "$f1" "$f2") | ${ft} s |"
 echo "| \`mpirun -np 2 true\`: starting a job | | | ${mpistart} s | | |"
 echo
 echo "ALS under 2 ranks wrote $same as 1 process (each rank solves its block of users,"
 echo "then of items, and the blocks are exchanged; docs/scale.md)."
 echo "k-means under 2 ranks found $ksame as 1 process (sums and counts"
 echo "summed over the ranks each iteration)."
+echo "promo-dtree under 2 ranks wrote $dsame as 1 process, for the tree and the forest"
+echo "(each node's histograms summed over the ranks; a forest's trees grown one at a"
+echo "time under MPI, where one process grows them on its threads: last column)."
 if [ "$have_cnn" = 1 ]; then
   echo "The CNN's 1-process run takes minibatches of 256, the 2 ranks 128 each (an effective"
   echo "batch of 256 whose gradients are averaged every step): validation AUC $auc1 and $auc2."

@@ -6,7 +6,15 @@
  * the first bin whose upper edge is >= it, so "bin <= b" in training is
  * "x <= edge[b]" for any later row.  Categorical features keep their most
  * frequent levels (all of them when they fit) and pool the rest in an
- * "other" bin.  Then the targets: classes, arms, outcomes and weights. */
+ * "other" bin.  Then the targets: classes, arms, outcomes and weights.
+ *
+ * Under several ranks (common/dist.h) each rank holds its block of the
+ * rows, and everything decided here is decided on all of them, as one
+ * process would on the concatenation: the quantile sample draws global row
+ * numbers and the ranks' sampled values are gathered (at most BIN_SAMPLE
+ * values a feature, as one process holds), categorical levels are
+ * gathered in rank order and numbered in order of first sight, their
+ * counts summed; classes and arms are the union of the ranks'. */
 #include "dtree.h"
 
 #include <math.h>
@@ -14,6 +22,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "dist.h"
 #include "numfmt.h"
 #include "rng.h"
 #include "table.h"
@@ -111,6 +120,57 @@ static inline uint8_t bin_of(const double *edges, size_t ne, double x)
     return (uint8_t)((size_t)(b - edges) + (n == 1 && b[0] < x));
 }
 
+/* ---- several ranks -------------------------------------------------------- */
+
+/* Every rank's rows n: their total, and this rank's first row's number. */
+static void global_rows(size_t n, size_t *gn, size_t *glo)
+{
+    *gn = n;
+    *glo = 0;
+    int P = dist_size();
+    if (P == 1)
+        return;
+    int64_t *c = xcalloc((size_t)P, sizeof *c);
+    c[dist_rank()] = (int64_t)n;
+    dist_sum_i64(c, (size_t)P);
+    *gn = 0;
+    for (int r = 0; r < P; r++) {
+        if (r == dist_rank())
+            *glo = *gn;
+        *gn += (size_t)c[r];
+    }
+    free(c);
+}
+
+/* Strings s[0..n) as (u32 length, bytes) records, gathered over the ranks
+ * in rank order; *total bytes, each rank's in len[P] (caller frees both). */
+static char *gather_strings(const char *const *s, const uint32_t *slen, size_t n, size_t **len,
+                            size_t *total)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += 4 + slen[i];
+    char *mine = xmalloc(bytes + 1), *o = mine;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(o, &slen[i], 4);
+        memcpy(o + 4, s[i], slen[i]);
+        o += 4 + slen[i];
+    }
+    *len = xcalloc((size_t)dist_size(), sizeof **len);
+    char *all = dist_gather_bytes(mine, bytes, *len, total);
+    free(mine);
+    return all;
+}
+
+/* The next gathered string at *pos: its bytes and length. */
+static const char *next_string(const char *all, size_t *pos, uint32_t *n)
+{
+    memcpy(n, all + *pos, 4);
+    const char *s = all + *pos + 4;
+    *pos += 4 + *n;
+    return s;
+}
+
 /* ---- features ----------------------------------------------------------- */
 
 /* Quantile edges of numeric feature j from the sampled values v[0..k). */
@@ -163,6 +223,70 @@ static void categorical_feature(struct dt_feature *f, struct dt_data *d, const s
     free(c);
 }
 
+/* The same under several ranks: the ranks' levels gathered in rank order
+ * and numbered in order of first sight (one process's table order), and
+ * when they are too many, their counts summed over the ranks. */
+static void categorical_feature_ranks(struct dt_feature *f, struct dt_data *d,
+                                      const struct tbl *t, size_t col, size_t j,
+                                      const struct dt_params *p)
+{
+    const struct strmap *lv = &t->cols[col].levels;
+    size_t L = t->cols[col].type == TBL_CAT ? sm_count(lv) : 0, n = t->nrows;
+    size_t stride = t->ncols;
+    const char **key = xcalloc(L + 1, sizeof *key);
+    uint32_t *klen = xcalloc(L + 1, sizeof *klen);
+    for (size_t l = 0; l < L; l++) {
+        key[l] = sm_key(lv, (uint32_t)l);
+        klen[l] = sm_len(lv, (uint32_t)l);
+    }
+    size_t *len, total;
+    char *all = gather_strings(key, klen, L, &len, &total);
+    struct strmap g;
+    sm_init(&g);
+    uint32_t *loc = xcalloc(L + 1, sizeof *loc);   /* this rank's level id -> global */
+    size_t pos = 0;
+    for (int r = 0; r < dist_size(); r++) {
+        size_t end = pos + len[r], l = 0;
+        while (pos < end) {
+            uint32_t kl;
+            const char *k = next_string(all, &pos, &kl);
+            uint32_t id = sm_intern(&g, k, kl);
+            if (r == dist_rank())
+                loc[l++] = id;
+        }
+    }
+    size_t G = sm_count(&g), keep = G;
+    struct lc *c = xcalloc(G + 1, sizeof *c);
+    for (size_t l = 0; l < G; l++)
+        c[l].id = (uint32_t)l;
+    if (G > (size_t)p->bins - 1) {
+        int64_t *cnt = xcalloc(G + 1, sizeof *cnt);
+        for (size_t i = 0; i < n; i++) {
+            double x = t->x[i * stride + col];
+            if (!isnan(x))
+                cnt[loc[(size_t)x]]++;
+        }
+        dist_sum_i64(cnt, G);
+        for (size_t l = 0; l < G; l++)
+            c[l].count = (size_t)cnt[l];
+        free(cnt);
+        qsort(c, G, sizeof *c, cmp_lc);
+        keep = (size_t)p->bins - 1;
+        f->pooled = true;
+    }
+    sm_init(&f->levels);
+    for (size_t l = 0; l < keep; l++)
+        sm_intern(&f->levels, sm_key(&g, c[l].id), sm_len(&g, c[l].id));
+    d->nbins[j] = (uint16_t)(keep + 1);
+    free(c);
+    sm_release(&g);
+    free(loc);
+    free(all);
+    free(len);
+    free(key);
+    free(klen);
+}
+
 void dt_features_from_tbl(struct dt_model *m, struct dt_data *d, const struct tbl *t,
                           const size_t *cols, size_t nfeat, const struct dt_params *p,
                           const char *where)
@@ -186,18 +310,32 @@ void dt_features_from_tbl(struct dt_model *m, struct dt_data *d, const struct tb
             if (isnan(row[cols[j]]))
                 m->feat[j].had_missing = true;
     }
+    if (dist_size() > 1) {
+        int64_t *miss = xcalloc(nfeat + 1, sizeof *miss);
+        for (size_t j = 0; j < nfeat; j++)
+            miss[j] = m->feat[j].had_missing;
+        dist_max_i64(miss, nfeat);
+        for (size_t j = 0; j < nfeat; j++)
+            m->feat[j].had_missing = miss[j] != 0;
+        free(miss);
+    }
     /* The rows the quantiles come from: all, or a sample drawn once for
      * every feature (the same rows, read row by row). */
     uint32_t *sample = NULL;
-    size_t ns = n;
-    if (n > BIN_SAMPLE) {
+    size_t ns = n, gn, glo;
+    global_rows(n, &gn, &glo);
+    if (gn > BIN_SAMPLE) {
+        /* global row numbers; a rank keeps the draws in its block */
         struct rng r;
         rng_init(&r, p->seed);
         rng_split(&r, &r, 0x62696e73u);   /* "bins" */
-        ns = BIN_SAMPLE;
-        sample = xmalloc(ns * sizeof *sample);
-        for (size_t s = 0; s < ns; s++)
-            sample[s] = (uint32_t)rng_below(&r, n);
+        sample = xmalloc(BIN_SAMPLE * sizeof *sample);
+        ns = 0;
+        for (size_t s = 0; s < BIN_SAMPLE; s++) {
+            size_t g = (size_t)rng_below(&r, gn);
+            if (g >= glo && g - glo < n)
+                sample[ns++] = (uint32_t)(g - glo);
+        }
     }
     size_t nnum = 0;
     for (size_t j = 0; j < nfeat; j++)
@@ -220,7 +358,20 @@ void dt_features_from_tbl(struct dt_model *m, struct dt_data *d, const struct tb
         uint64_t *tmp = xmalloc((ns ? ns : 1) * sizeof *tmp);
         for (size_t j = 0, q = 0; j < nfeat; j++)
             if (!m->feat[j].cat) {
-                numeric_feature(d, v + q * ns, k[q], tmp, j, p);
+                if (dist_size() > 1) {
+                    /* every rank's sampled values (their order does not
+                     * matter: they are sorted) */
+                    size_t *len = xcalloc((size_t)dist_size(), sizeof *len), total;
+                    char *all = dist_gather_bytes(v + q * ns, k[q] * sizeof *v, len, &total);
+                    size_t kk = total / sizeof *v;
+                    uint64_t *tk = xmalloc((kk ? kk : 1) * sizeof *tk);
+                    numeric_feature(d, (double *)(void *)all, kk, tk, j, p);
+                    free(tk);
+                    free(all);
+                    free(len);
+                } else {
+                    numeric_feature(d, v + q * ns, k[q], tmp, j, p);
+                }
                 q++;
             }
         free(tmp);
@@ -229,8 +380,12 @@ void dt_features_from_tbl(struct dt_model *m, struct dt_data *d, const struct tb
     }
     free(sample);
     for (size_t j = 0; j < nfeat; j++)
-        if (m->feat[j].cat)
-            categorical_feature(&m->feat[j], d, t, cols[j], j, p);
+        if (m->feat[j].cat) {
+            if (dist_size() > 1)
+                categorical_feature_ranks(&m->feat[j], d, t, cols[j], j, p);
+            else
+                categorical_feature(&m->feat[j], d, t, cols[j], j, p);
+        }
     dt_encode(m, d, t, cols, d, where);
 }
 
@@ -407,6 +562,66 @@ static char **distinct_names(const struct tbl *t, size_t col, size_t *count, dou
     return names;
 }
 
+/* Several ranks: the union of every rank's distinct_names, in its order
+ * (strings by their bytes, numbers by value); replaces names and values. */
+static char **merge_names(char **names, size_t *count, double **values, bool numeric)
+{
+    if (dist_size() == 1)
+        return names;
+    size_t n = *count, *len, total, u = 0;
+    if (numeric) {
+        len = xcalloc((size_t)dist_size(), sizeof *len);
+        char *all = dist_gather_bytes(*values, n * sizeof **values, len, &total);
+        size_t k = total / sizeof **values;
+        double *v = xmalloc((k ? k : 1) * sizeof *v);
+        memcpy(v, all, k * sizeof *v);
+        qsort(v, k, sizeof *v, cmp_double);
+        for (size_t i = 0; i < k; i++)
+            if (u == 0 || v[i] != v[u - 1])
+                v[u++] = v[i];
+        for (size_t i = 0; i < n; i++)
+            free(names[i]);
+        free(names);
+        free(*values);
+        names = xcalloc(u + 1, sizeof *names);
+        for (size_t i = 0; i < u; i++) {
+            char buf[NUM_BUF];
+            num_fmt_f64(buf, v[i]);
+            names[i] = xstrdup(buf);
+        }
+        *values = v;
+        free(all);
+    } else {
+        uint32_t *nl = xcalloc(n + 1, sizeof *nl);
+        for (size_t i = 0; i < n; i++)
+            nl[i] = (uint32_t)strlen(names[i]);
+        char *all = gather_strings((const char *const *)names, nl, n, &len, &total);
+        size_t k = 0;
+        for (size_t pos = 0; pos < total; k++) {
+            uint32_t kl;
+            next_string(all, &pos, &kl);
+        }
+        struct sref *r = xcalloc(k + 1, sizeof *r);
+        size_t pos = 0;
+        for (size_t i = 0; i < k; i++)
+            r[i].s = next_string(all, &pos, &r[i].len);
+        qsort(r, k, sizeof *r, cmp_sref);
+        for (size_t i = 0; i < n; i++)
+            free(names[i]);
+        free(names);
+        names = xcalloc(k + 1, sizeof *names);
+        for (size_t i = 0; i < k; i++)
+            if (u == 0 || cmp_sref(&r[i], &r[i - 1]) != 0)
+                names[u++] = xstrndup(r[i].s, r[i].len);
+        free(r);
+        free(nl);
+        free(all);
+    }
+    free(len);
+    *count = u;
+    return names;
+}
+
 /* Index of the row's value among names (or values), -1 if absent. */
 static long find_name(const struct tbl *t, size_t col, size_t i, char *const *names, size_t count,
                       const double *values, bool numeric)
@@ -512,6 +727,7 @@ void dt_targets(struct dt_model *m, struct dt_data *d, const struct tbl *t,
             double *values;
             m->class_names = distinct_names(t, col, &m->nclass, &values);
             m->class_numeric = t->cols[col].type != TBL_CAT;
+            m->class_names = merge_names(m->class_names, &m->nclass, &values, m->class_numeric);
             m->class_values = values;
             if (m->nclass > 256)
                 die("%s: label \"%s\": more than 256 classes (a numeric label can be "
@@ -534,6 +750,7 @@ void dt_targets(struct dt_model *m, struct dt_data *d, const struct tbl *t,
             double *values;
             size_t count;
             char **names = distinct_names(t, col, &count, &values);
+            names = merge_names(names, &count, &values, t->cols[col].type != TBL_CAT);
             free(values);
             long control = -1;
             for (size_t k = 0; k < count; k++)
@@ -586,10 +803,12 @@ void dt_targets(struct dt_model *m, struct dt_data *d, const struct tbl *t,
         d->y = xmalloc((n ? n : 1) * sizeof *d->y);
         numeric_target(t, (size_t)s->outcome, d->y, "as the outcome", where);
         if (training) {
-            m->binary_outcome = true;
+            int64_t other = 0;   /* values other than 0 and 1, on any rank */
             for (size_t i = 0; i < n; i++)
                 if (d->y[i] != 0 && d->y[i] != 1)
-                    m->binary_outcome = false;
+                    other = 1;
+            dist_max_i64(&other, 1);
+            m->binary_outcome = !other;
         }
     }
     if (s->weight >= 0) {
@@ -601,11 +820,16 @@ void dt_targets(struct dt_model *m, struct dt_data *d, const struct tbl *t,
                     t->cols[s->weight].name, i + 1);
     }
     if (training && s->balanced && m->task == DT_CLASSIFY) {
-        double *cw = xcalloc(m->nclass, sizeof *cw);
+        /* every rank's class counts, and rows last */
+        int64_t *cc = xcalloc(m->nclass + 1, sizeof *cc);
         for (size_t i = 0; i < n; i++)
-            cw[d->cls[i]] += 1;
+            cc[d->cls[i]]++;
+        cc[m->nclass] = (int64_t)n;
+        dist_sum_i64(cc, m->nclass + 1);
+        double *cw = xcalloc(m->nclass, sizeof *cw);
         for (size_t k = 0; k < m->nclass; k++)
-            cw[k] = cw[k] > 0 ? (double)n / ((double)m->nclass * cw[k]) : 0;
+            cw[k] = cc[k] > 0 ? (double)cc[m->nclass] / ((double)m->nclass * (double)cc[k]) : 0;
+        free(cc);
         if (!d->w) {
             d->w = xmalloc((n ? n : 1) * sizeof *d->w);
             for (size_t i = 0; i < n; i++)

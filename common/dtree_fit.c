@@ -15,7 +15,17 @@
  * Forests: each tree draws a bootstrap sample (a multiplicity per row) and
  * a random subset of features at every split, from its own random stream
  * split from --seed by the tree's number, so the forest is the same for
- * any number of threads. */
+ * any number of threads.
+ *
+ * Under several ranks (common/dist.h) every rank holds its block of the
+ * rows and grows the same tree: a node's totals and histograms are summed
+ * over the ranks in rank order (the bins in use only), so every rank sees
+ * the same numbers and takes the same split, then partitions its own rows.
+ * Which child is histogrammed (the other one by subtraction) follows the
+ * global row counts.  A forest's bootstrap draws global row numbers, each
+ * rank keeping the draws that fall in its block, so the sample is one
+ * process's; trees are then grown one at a time (each node is a
+ * collective).  docs/scale.md has the cost. */
 #include "dtree_int.h"
 
 #include <math.h>
@@ -24,6 +34,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "dist.h"
 #include "progress.h"
 #include "rng.h"
 #include "xalloc.h"
@@ -653,18 +664,52 @@ static void node_features(struct fit *f, struct pend *pd)
         }
 }
 
-/* Histogram of the node's rows over its histogrammed features. */
+/* Several ranks: sum histogram h of features fs[0..nf) over the ranks, in
+ * rank order.  Only the bins in use travel: a feature's nbins bins and its
+ * missing bin (the rest are zero on every rank). */
+static void hist_reduce(struct fit *f, double *h, const int *fs, size_t nf)
+{
+    if (dist_size() == 1)
+        return;
+    const size_t S = f->l.S;
+    size_t len = 0;
+    for (size_t q = 0; q < nf; q++)
+        len += ((size_t)f->d->nbins[fs[q]] + 1) * S;
+    double *buf = xmalloc((len ? len : 1) * sizeof *buf), *o = buf;
+    for (size_t q = 0; q < nf; q++) {
+        const double *hj = h + (size_t)fs[q] * HB * S;
+        size_t nb = f->d->nbins[fs[q]];
+        memcpy(o, hj, nb * S * sizeof *o);
+        memcpy(o + nb * S, hj + DT_MISSING * S, S * sizeof *o);
+        o += (nb + 1) * S;
+    }
+    dist_sum_ordered_f64(buf, len, NULL);
+    o = buf;
+    for (size_t q = 0; q < nf; q++) {
+        double *hj = h + (size_t)fs[q] * HB * S;
+        size_t nb = f->d->nbins[fs[q]];
+        memcpy(hj, o, nb * S * sizeof *o);
+        memcpy(hj + DT_MISSING * S, o + nb * S, S * sizeof *o);
+        o += (nb + 1) * S;
+    }
+    free(buf);
+}
+
+/* Histogram of the node's rows over its histogrammed features (all
+ * ranks' rows under several ranks). */
 static double *node_hist(struct fit *f, struct pend *pd)
 {
     double *h = hist_get(f);
     if (f->subtract) {
         hist_build(f, h, pd->b, pd->e, f->hfeat, f->nhfeat);
+        hist_reduce(f, h, f->hfeat, f->nhfeat);
     } else {
         size_t nf = 0;
         for (size_t q = 0; q < pd->nfeats; q++)
             if (f->has_hist[pd->feats[q]])
                 f->flist[nf++] = pd->feats[q];
         hist_build(f, h, pd->b, pd->e, f->flist, nf);
+        hist_reduce(f, h, f->flist, nf);
     }
     return h;
 }
@@ -739,6 +784,7 @@ static void grow(struct fit *f, uint32_t nrows)
     size_t root = bt_add(bt, -1);
     for (uint32_t i = 0; i < nrows; i++)
         add_tot(f, bt->tot + root * TS, f->idx[i]);
+    dist_sum_ordered_f64(bt->tot + root * TS, TS, NULL);   /* every rank's rows */
     f->wroot = 0;
     for (size_t k = 0; k < f->l.nslot; k++)
         f->wroot += bt->tot[k * f->l.P];
@@ -747,7 +793,8 @@ static void grow(struct fit *f, uint32_t nrows)
     if (splittable(f, bt->tot, 0))
         rp.hist = node_hist(f, &rp);
     push(f, rp);
-    double *tl = xmalloc(2 * TS * sizeof *tl), *tr = tl + TS;
+    /* tl, tr, then the children's rows: summed over the ranks at once */
+    double *tl = xmalloc((2 * TS + 2) * sizeof *tl), *tr = tl + TS, *rows = tr + TS;
     while (f->nstack) {
         struct pend pd = f->stack[--f->nstack];
         if (!pd.hist) {
@@ -771,6 +818,9 @@ static void grow(struct fit *f, uint32_t nrows)
         nd->miss_left = sp.miss_left;
         nd->gain = sp.gain;
         uint32_t nl = partition(f, nd, pd.b, pd.e, tl, tr);
+        rows[0] = nl - pd.b;
+        rows[1] = pd.e - nl;
+        dist_sum_ordered_f64(tl, 2 * TS + 2, NULL);
         size_t li = bt_add(bt, (int32_t)pd.node), ri = bt_add(bt, (int32_t)pd.node);
         nd = &bt->nodes[pd.node];   /* bt_add may have moved the array */
         nd->left = (int32_t)li;
@@ -782,7 +832,7 @@ static void grow(struct fit *f, uint32_t nrows)
         node_features(f, &L);
         node_features(f, &R);
         bool needl = splittable(f, tl, L.depth), needr = splittable(f, tr, R.depth);
-        struct pend *small = (nl - pd.b) <= (pd.e - nl) ? &L : &R;
+        struct pend *small = rows[0] <= rows[1] ? &L : &R;
         struct pend *large = small == &L ? &R : &L;
         bool needs = small == &L ? needl : needr, needg = small == &L ? needr : needl;
         if (f->subtract) {
@@ -908,6 +958,7 @@ struct job {
     const struct dt_params *p;
     const uint32_t *rows;
     size_t nrows;
+    size_t gn, glo;         /* rows of all ranks, and this rank's first (global numbers) */
     const uint16_t *off;
     const double *base;
     struct rng root;
@@ -1010,9 +1061,13 @@ static void fit_tree(struct fit *f, struct job *jb, size_t k)
     if (p->trees > 1) {
         for (size_t i = 0; i < jb->nrows; i++)
             f->mult[jb->rows[i]] = 0;
-        size_t draws = (size_t)llround(p->sample_frac * (double)jb->nrows);
-        for (size_t i = 0; i < draws; i++)
-            f->mult[jb->rows[rng_below(&f->rng, jb->nrows)]]++;
+        /* draws over every rank's rows; this rank keeps those in its block */
+        size_t draws = (size_t)llround(p->sample_frac * (double)jb->gn);
+        for (size_t i = 0; i < draws; i++) {
+            size_t g = (size_t)rng_below(&f->rng, jb->gn);
+            if (g >= jb->glo && g - jb->glo < jb->nrows)
+                f->mult[jb->rows[g - jb->glo]]++;
+        }
     } else {
         for (size_t i = 0; i < jb->nrows; i++)
             f->mult[jb->rows[i]] = 1;
@@ -1091,12 +1146,31 @@ void dt_fit(struct dt_model *m, const struct dt_data *d, const uint32_t *rows, s
     struct job jb = {.m = m, .d = d, .valid = valid, .p = p, .rows = rows, .nrows = nrows,
                      .off = off, .base = base};
     rng_init(&jb.root, p->seed);
+    jb.gn = nrows;
+    if (dist_size() > 1) {
+        /* the honest half and a held-out share draw per local row: the
+         * program refuses them under several ranks */
+        CHECK(!p->honest && !d->exact && nrows == d->n);
+        int P = dist_size();
+        int64_t *cnt = xcalloc((size_t)P, sizeof *cnt);
+        cnt[dist_rank()] = (int64_t)nrows;
+        dist_sum_i64(cnt, (size_t)P);
+        jb.gn = 0;
+        for (int r = 0; r < P; r++) {
+            if (r == dist_rank())
+                jb.glo = jb.gn;
+            jb.gn += (size_t)cnt[r];
+        }
+        free(cnt);
+    }
     jb.imp = xcalloc(m->ntree * d->nfeat + 1, sizeof *jb.imp);
     pthread_mutex_init(&jb.lock, NULL);
     prog_init(&jb.prog, "trees", progress);
     int nt = p->threads < 1 ? 1 : p->threads;
     if ((size_t)nt > m->ntree)
         nt = (int)m->ntree;
+    if (dist_size() > 1)
+        nt = 1;   /* every node is a collective: one tree at a time */
     if (nt == 1) {
         worker(&jb);
     } else {

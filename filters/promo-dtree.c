@@ -4,7 +4,14 @@
  * Training holds the input: its fields are copied into one table (8 bytes
  * a value), binned into one byte a value, and the table is freed before the
  * trees grow (exact mode keeps the numeric values).  The model math lives
- * in common/dtree*.c, shared with promo-score. */
+ * in common/dtree*.c, shared with promo-score.
+ *
+ * Under mpirun (make MPI=1) each rank loads its block of the FILEs, the
+ * columns and their types are agreed on, and the bins, levels, classes,
+ * node totals and histograms are combined across the ranks
+ * (common/dtree_bin.c, common/dtree_fit.c): every rank grows the same
+ * trees, those of one process on the concatenated FILEs, and rank 0 writes
+ * the model (docs/scale.md). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +20,7 @@
 
 #include "cli.h"
 #include "diag.h"
+#include "dist.h"
 #include "dtree.h"
 #include "outfile.h"
 #include "progress.h"
@@ -214,6 +222,21 @@ static void parse_options(struct run *u, int argc, char **argv)
     u->ninputs = argc - optind;
 }
 
+/* What a job of several ranks does not do: the options that draw per row
+ * of one process's input, exact splits (every node's values sorted), and
+ * the model to stdout. */
+static void check_ranks_options(const struct run *u)
+{
+    const char *why = u->p.exact ? "--exact"
+                    : u->p.honest ? "--honest"
+                    : u->valid_frac > 0 ? "--valid-frac (use --valid FILE)" : NULL;
+    if (why)
+        die_usage("%s does not train across ranks: run it without mpirun", why);
+    /* mpirun hands the ranks' stdout to a terminal of its own */
+    if ((!u->rules && !u->export && !u->cli.out) || (u->cli.out && strcmp(u->cli.out, "-") == 0))
+        die_usage("under mpirun the model is written with -o FILE, not to stdout");
+}
+
 static void validate(struct run *u)
 {
     struct dt_params *p = &u->p;
@@ -258,6 +281,9 @@ static void validate(struct run *u)
     for (int i = 0; i < u->nfields; i++)
         if (!*u->fields[i])
             die_usage("--fields: empty field name in \"%s\"", u->fields_arg);
+    if (dist_size() > 1)
+        check_ranks_options(u);
+    u->inputs = dist_inputs(u->inputs, u->ninputs, &u->ninputs);
 }
 
 /* ---- loading ------------------------------------------------------------ */
@@ -342,17 +368,118 @@ static void check_targets(const struct run *u, rs *r)
             rs_die(r, "field \"%s\": missing (%s)", targets[i], what[i]);
 }
 
+/* Several ranks: the columns come from the first record of the first rank
+ * that has one (the first record of the concatenated FILEs), sent to every
+ * rank as NUL-terminated names; a rank may have no records. */
+static char **columns_ranks(const struct run *u, rs *r, bool have, size_t *ncols,
+                            size_t *ntargets)
+{
+    int P = dist_size(), root = -1;
+    int64_t *has = xcalloc((size_t)P, sizeof *has);
+    has[dist_rank()] = have;
+    dist_sum_i64(has, (size_t)P);
+    for (int k = 0; k < P && root < 0; k++)
+        if (has[k])
+            root = k;
+    free(has);
+    if (root < 0)
+        die("%s: no records to learn from (on any rank)", rs_file(r));
+    char **names = NULL;
+    int64_t hdr[2] = {0, 0};   /* bytes, then the target columns */
+    char *buf = NULL;
+    if (dist_rank() == root) {
+        names = columns(u, r, ncols, ntargets);
+        for (size_t i = 0; i < *ncols; i++)
+            hdr[0] += (int64_t)strlen(names[i]) + 1;
+        hdr[1] = (int64_t)*ntargets;
+        buf = xmalloc((size_t)hdr[0]);
+        for (size_t i = 0, o = 0; i < *ncols; i++) {
+            memcpy(buf + o, names[i], strlen(names[i]) + 1);
+            o += strlen(names[i]) + 1;
+        }
+    }
+    dist_bcast(hdr, sizeof hdr, root);
+    if (dist_rank() != root)
+        buf = xmalloc((size_t)hdr[0]);
+    dist_bcast(buf, (size_t)hdr[0], root);
+    if (dist_rank() != root) {
+        size_t n = 0;
+        for (int64_t i = 0; i < hdr[0]; i++)
+            n += buf[i] == 0;
+        names = xcalloc(n + 1, sizeof *names);
+        for (size_t i = 0, o = 0; i < n; i++) {
+            names[i] = xstrdup(buf + o);
+            o += strlen(buf + o) + 1;
+        }
+        *ncols = n;
+        *ntargets = (size_t)hdr[1];
+    }
+    free(buf);
+    return names;
+}
+
+/* A rank without records: the table's columns as the names give them,
+ * with no values (tbl_add lays them out from a first record). */
+static void empty_columns(struct tbl *t)
+{
+    t->cols = xcalloc(t->nfields + 1, sizeof *t->cols);
+    for (size_t i = 0; i < t->nfields; i++) {
+        t->cols[i].name = xstrdup(t->fields[i].name);
+        t->fields[i].first = i;
+    }
+    t->ncols = t->nfields;
+}
+
+/* Several ranks: a column's type is the one any rank saw (numbers or
+ * strings); a column with no values on this rank takes it. */
+static void agree_types(struct tbl *t, const char *where)
+{
+    size_t n = t->ncols;
+    int64_t width[2] = {(int64_t)n, -(int64_t)n};   /* the most and the fewest columns */
+    dist_max_i64(width, 2);
+    if (width[0] != -width[1])
+        die("%s: the fields make %zu columns here and %lld on another rank (arrays of "
+            "another length?)", where, n, (long long)(width[0] == (int64_t)n ? -width[1] : width[0]));
+    int64_t *seen = xcalloc(2 * n + 1, sizeof *seen);   /* [numbers, strings] per column */
+    for (size_t c = 0; c < n; c++) {
+        seen[2 * c] = t->cols[c].type == TBL_NUM;
+        seen[2 * c + 1] = t->cols[c].type == TBL_CAT;
+    }
+    dist_max_i64(seen, 2 * n);
+    for (size_t c = 0; c < n; c++) {
+        struct tbl_col *col = &t->cols[c];
+        if (seen[2 * c] && seen[2 * c + 1])
+            die("%s: field \"%s\": numbers in some ranks' files and strings in others'", where,
+                col->name);
+        if (col->type == TBL_UNSET && seen[2 * c + 1]) {
+            col->type = TBL_CAT;
+            sm_init(&col->levels);
+        } else if (col->type == TBL_UNSET && seen[2 * c]) {
+            col->type = TBL_NUM;
+        }
+    }
+    free(seen);
+}
+
 /* Read a stream of examples into t with the given columns (from its first
  * record when names is NULL). */
 static char **load(const struct run *u, const char *const *paths, int npaths, struct tbl *t,
                    char **names, size_t *ncols, size_t *ntargets)
 {
     rs *r = rs_open(paths, npaths, NULL);
-    if (!rs_next(r))
+    bool have = rs_next(r);
+    if (!names && dist_size() > 1)
+        names = columns_ranks(u, r, have, ncols, ntargets);
+    else if (!have)
         die("%s: no records to learn from", rs_file(r));
     if (!names)
         names = columns(u, r, ncols, ntargets);
     tbl_init(t, names, *ncols);
+    if (!have) {
+        empty_columns(t);
+        rs_free(r);
+        return names;
+    }
     struct progress prog;
     prog_init(&prog, "records", u->cli.progress);
     do {
@@ -378,6 +505,9 @@ static void decide_task(struct run *u, struct dt_model *m, const struct tbl *t, 
             double y = t->x[i * t->ncols + tbl_col_index(t, u->outcome)];
             binary = y == 0 || y == 1;
         }
+        int64_t other = !binary;   /* on any rank */
+        dist_max_i64(&other, 1);
+        binary = !other;
         if (!u->crit_arg)
             p->crit = binary ? DT_KL : DT_ED;
         else if (!binary && p->crit != DT_ED)
@@ -391,14 +521,13 @@ static void decide_task(struct run *u, struct dt_model *m, const struct tbl *t, 
         else if (c->type == TBL_CAT)
             m->task = DT_CLASSIFY;
         else {
-            m->task = DT_CLASSIFY;
-            for (size_t i = 0; i < t->nrows; i++) {
+            int64_t other = 0;   /* a label other than 0 and 1, on any rank */
+            for (size_t i = 0; i < t->nrows && !other; i++) {
                 double y = t->x[i * t->ncols + lc];
-                if (y != 0 && y != 1) {
-                    m->task = DT_REGRESS;
-                    break;
-                }
+                other = y != 0 && y != 1;
             }
+            dist_max_i64(&other, 1);
+            m->task = other ? DT_REGRESS : DT_CLASSIFY;
         }
         if (m->task == DT_REGRESS && c->type == TBL_CAT)
             die("%s: --task regression: the label \"%s\" holds strings", where, u->label);
@@ -527,12 +656,14 @@ static void train(struct run *u, struct dt_model *m)
     size_t ncols = 0, ntargets = 0;
     char **names = load(u, u->inputs, u->ninputs, &t, NULL, &ncols, &ntargets);
     const char *where = u->ninputs ? u->inputs[0] : "stdin";
+    if (dist_size() > 1)
+        agree_types(&t, where);
     decide_task(u, m, &t, where);
     size_t nfeat = ncols - ntargets;
     size_t *cols = xmalloc(nfeat * sizeof *cols);
     for (size_t j = 0; j < nfeat; j++) {
         cols[j] = ntargets + j;
-        if (u->fields && t.cols[cols[j]].type == TBL_UNSET)
+        if (u->fields && t.cols[cols[j]].type == TBL_UNSET)   /* on every rank */
             die("%s: --fields: field \"%s\" has no values", where, t.cols[cols[j]].name);
     }
     u->p.max_features = max_features(u, nfeat);
@@ -559,6 +690,8 @@ static void train(struct run *u, struct dt_model *m)
     }
     dt_fit(m, &d, rows, ntrain, u->valid || u->valid_frac > 0 ? &v : NULL, &u->p,
            u->cli.progress);
+    int64_t shown = (int64_t)ntrain;   /* every rank's rows */
+    dist_sum_i64(&shown, 1);
     size_t leaves = 0;
     int depth = 0;
     for (size_t k = 0; k < m->ntree; k++) {
@@ -568,15 +701,15 @@ static void train(struct run *u, struct dt_model *m)
     }
     if (m->ntree == 1)
         info("%s tree on %zu rows x %zu features: %zu leaves, depth %d%s",
-             dt_task_names[m->task], ntrain, nfeat, leaves, depth,
+             dt_task_names[m->task], (size_t)shown, nfeat, leaves, depth,
              u->valid || u->valid_frac > 0 ? " (pruned on the validation set)" : "");
     else
         info("forest of %zu %s trees on %zu rows x %zu features: "
              "%.1f leaves a tree, depth up to %d",
-             m->ntree, dt_task_names[m->task], ntrain, nfeat, (double)leaves / (double)m->ntree,
+             m->ntree, dt_task_names[m->task], (size_t)shown, nfeat, (double)leaves / (double)m->ntree,
              depth);
-    if (u->cli.out || (!u->rules && !u->export))
-        write_model(u, m, names, ncols, ntargets);
+    if ((u->cli.out || (!u->rules && !u->export)) && dist_rank() == 0)
+        write_model(u, m, names, ncols, ntargets);   /* only rank 0 writes */
     for (size_t i = 0; i < ncols; i++)
         free(names[i]);
     free(names);
@@ -592,6 +725,7 @@ static void train(struct run *u, struct dt_model *m)
 int main(int argc, char **argv)
 {
     struct run u = {0};
+    dist_init(&argc, &argv);
     cli_init(&u.cli, argv[0]);
     parse_options(&u, argc, argv);
     validate(&u);

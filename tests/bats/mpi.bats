@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Data-parallel training under MPI (docs/scale.md): k-means, ALS and the CNN
+# Data-parallel training under MPI (docs/scale.md): k-means, ALS, the CNN and trees
 # of the make MPI=1 build (build/mpi/bin) run by mpirun with 2 (or 3) ranks
 # on shards, against the ordinary 1-process build on the concatenated
 # input; usage, errors and cleanup under mpirun.  Small data made here;
@@ -267,4 +267,142 @@ same_model() {
   run -2 --separate-stderr mpi 2 promo-train-cnn "${cnn[@]}" -o - p1.mpz p2.mpz
   [[ "$stderr" == *"promo-train-cnn: rank "[01]": under mpirun the model is written with -o FILE, not to stdout"* ]] ||
     fail "stderr: $stderr"
+}
+
+# ---- promo-dtree ---------------------------------------------------------------
+
+# The dtree tests' mixed table (tests/dtree/mkdata.py: numbers with missing
+# values, a categorical field with a rare level, targets for every task),
+# and the same rows cut in 2 and 3 files; e.mpz has a header and no record.
+dt_data() {
+  [ -x "$MPI_BIN/promo-dtree" ] || skip "no promo-dtree in $MPI_BIN (make MPI=1)"
+  python3 "$TESTS_DIR/dtree/mkdata.py" 2000 7 > mix.csv
+  { head -n 1 mix.csv; sed -n 2,801p mix.csv; } > d1.csv
+  { head -n 1 mix.csv; sed -n 802,1500p mix.csv; } > d2.csv
+  { head -n 1 mix.csv; sed -n '1501,$p' mix.csv; } > d3.csv
+  head -n 1 mix.csv > e.csv
+  for f in mix d1 d2 d3 e; do promo-import -q --kind examples -o $f.mpz $f.csv; done
+  cat d2.mpz d3.mpz > d23.mpz
+}
+
+# Node statistics that are sums of integers (counts, bootstrap
+# multiplicities, 0/1 or integer labels) are exact in any order, so the
+# ranks' histograms summed in rank order are one process's bit for bit.
+@test "dtree: 2 ranks on 2 shards grow the 1-process trees and forests of the concatenation, byte for byte" {
+  dt_data
+  while read -r cfg; do
+    promo-dtree -q $cfg -o one.mpz mix.mpz
+    run -0 --separate-stderr mpi 2 promo-dtree $cfg -o two.mpz d1.mpz d23.mpz < /dev/null
+    assert_output ""
+    [[ "$stderr" == "promo-dtree: rank 0: "*" on 2000 rows x "* ]] || fail "$cfg: stderr: $stderr"
+    cmp one.mpz two.mpz || fail "$cfg: the models differ"
+  done <<'CONFIGS'
+--label label --fields x1,x2,n,c,rate
+--label y --bins 4 --max-depth 5
+--label n --task regression --fields x1,x2,c,rate
+--treatment arm --outcome bought --fields x1,x2,n,c
+--label y --trees 5 --sample-frac 0.7
+--label label --valid d2.mpz --max-depth 6
+CONFIGS
+  # the pooled levels (--bins 4 keeps 3 of 5) and the forest's rules
+  promo-dtree -q --label y --trees 5 --sample-frac 0.7 --threads 2 -o one.mpz mix.mpz
+  mpi 2 promo-dtree -q --label y --trees 5 --sample-frac 0.7 -o two.mpz d1.mpz d23.mpz < /dev/null
+  cmp <(promo-dtree -m one.mpz --rules) <(promo-dtree -m two.mpz --rules)
+  promo-score -q -m two.mpz -o s2.mpz mix.mpz
+  promo-score -q -m one.mpz -o s1.mpz mix.mpz
+  cmp <(promo-cat --fields p,pred s1.mpz) <(promo-cat --fields p,pred s2.mpz)
+}
+
+@test "dtree: 3 ranks, and a rank whose shard has no records, give the 1-process model too" {
+  dt_data
+  for cfg in "--treatment arm --outcome bought --trees 3" "--label label --bins 16 --max-features 3"; do
+    promo-dtree -q $cfg -o one.mpz mix.mpz
+    mpi 3 promo-dtree -q $cfg -o three.mpz d1.mpz d2.mpz d3.mpz < /dev/null
+    cmp one.mpz three.mpz || fail "$cfg: 3 ranks"
+    mpi 2 promo-dtree -q $cfg -o two.mpz e.mpz mix.mpz < /dev/null
+    cmp one.mpz two.mpz || fail "$cfg: an empty shard on rank 0"
+  done
+  run -1 --separate-stderr mpi 2 promo-dtree -q --label y -o m.mpz e.mpz e.mpz < /dev/null
+  [[ "$stderr" == *"promo-dtree: rank "[01]": e.mpz: no records to learn from (on any rank)"* ]] ||
+    fail "stderr: $stderr"
+  [ ! -e m.mpz ]
+}
+
+@test "dtree: past 200,000 rows the bins come from a sample of global row numbers: the same model" {
+  dt_data
+  for p in 1 2; do
+    awk -v seed=$p 'BEGIN { srand(seed); print "a,b,y";
+      for (i = 0; i < 105000; i++) { a = rand(); b = rand() * 100;
+        printf "%.6f,%.4f,%d\n", a, b, (a + b / 100 + rand() > 1.2) } }' > big$p.csv
+    promo-import -q --kind examples -o big$p.mpz big$p.csv
+  done
+  promo-dtree -q --label y --max-depth 4 -o one.mpz big1.mpz big2.mpz
+  mpi 2 promo-dtree -q --label y --max-depth 4 -o two.mpz big1.mpz big2.mpz < /dev/null
+  cmp one.mpz two.mpz
+}
+
+# Fractional labels and outcomes: the ranks' sums are added in another
+# order than one process's, so node values may differ in their last bits
+# (6e-16 relative seen), and where two splits cut a node's rows alike (the
+# same gain in exact arithmetic: x1 > 0.36 or x2 <= 3.68 for the one row
+# left of a 6-row node here) the rounding may pick the other one.  Either
+# way every training row reaches a leaf of the same rows, so the trees have
+# the same shape and predict the training rows alike, within 1e-12
+# relative (a thousand times the rounding seen).
+@test "dtree: fractional labels and outcomes: the same shape, and the training rows predicted within 1e-12" {
+  dt_data
+  for cfg in "--label value --fields x1,x2,c" "--treatment arm --outcome value --fields x1,x2,n,c"; do
+    run -0 --separate-stderr promo-dtree $cfg -o one.mpz mix.mpz
+    one=${stderr#promo-dtree: }
+    run -0 --separate-stderr mpi 2 promo-dtree $cfg -o two.mpz d1.mpz d23.mpz < /dev/null
+    assert_equal "${stderr#promo-dtree: rank 0: }" "$one"
+    promo-score -q -m one.mpz -o s1.mpz mix.mpz
+    promo-score -q -m two.mpz -o s2.mpz mix.mpz
+    fields=pred
+    [[ $cfg != --treatment* ]] || fields=uplift_gift,uplift_discount,best_offer
+    paste -d, <(promo-cat --fields $fields s1.mpz) <(promo-cat --fields $fields s2.mpz) > pairs
+    run -0 awk -F, 'NR > 1 { n = NF / 2; for (i = 1; i <= n; i++) { a = $i; b = $(i + n);
+                      if (a !~ /^-?[0-9]/) { if (a != b) { print "differ: " $0; exit 1 } continue }
+                      d = a - b; s = (a < 0 ? -a : a); if (s < 1) s = 1; if (d < 0) d = -d;
+                      if (d > 1e-12 * s) { print "differ: " $0; exit 1 } } } END { print NR - 1 }' pairs
+    assert_output 2000
+  done
+}
+
+@test "dtree under mpirun: what does not train across ranks is a usage error; the model goes to -o" {
+  dt_data
+  for opt in --exact --honest "--valid-frac 0.2"; do
+    run -2 --separate-stderr mpi 2 promo-dtree --label y $opt -o m.mpz d1.mpz d23.mpz < /dev/null
+    [[ "$stderr" == *"promo-dtree: rank "[01]": ${opt%% *}"*" does not train across ranks: run it without mpirun"* ]] ||
+      fail "$opt: stderr: $stderr"
+  done
+  run -2 --separate-stderr mpi 2 promo-dtree --label y d1.mpz d23.mpz < /dev/null
+  [[ "$stderr" == *"promo-dtree: rank "[01]": under mpirun the model is written with -o FILE, not to stdout"* ]] ||
+    fail "stderr: $stderr"
+  run -2 --separate-stderr mpi 2 promo-dtree --label y -o m.mpz mix.mpz < /dev/null
+  [[ "$stderr" == *"promo-dtree: rank "[01]": 2 ranks need at least 2 input files (one block of files per rank), got 1"* ]] ||
+    fail "stderr: $stderr"
+  [ ! -e m.mpz ]
+}
+
+@test "dtree under mpirun: a bad shard fails the job with its rank, and no model is written" {
+  dt_data
+  # y holds words in the second shard, numbers in the first
+  awk -F, -v OFS=, 'NR > 1 { $6 = $6 ? "yes" : "no" } { print }' d2.csv > words.csv
+  promo-import -q --kind examples -o words.mpz words.csv
+  echo old > m.mpz
+  run -1 --separate-stderr mpi 2 promo-dtree -q --label y -o m.mpz d1.mpz words.mpz < /dev/null
+  [[ "$stderr" == *"promo-dtree: rank "[01]": d"*".mpz: field \"y\": numbers in some ranks' files and strings in others'"* ]] ||
+    fail "stderr: $stderr"
+  assert_equal "$(cat m.mpz)" old
+  # rank 1's shard has no label
+  cut -d, -f1-5,7- d2.csv > nolabel.csv
+  promo-import -q --kind examples -o nolabel.mpz nolabel.csv
+  run -1 --separate-stderr mpi 2 promo-dtree -q --label y -o m.mpz d1.mpz nolabel.mpz < /dev/null
+  [[ "$stderr" == *'promo-dtree: rank 1: nolabel.mpz: record 1: field "y": missing (the label)'* ]] ||
+    fail "stderr: $stderr"
+  [[ "$stderr" != *"rank 0: "*"record"* ]] || fail "rank 0 failed too: $stderr"
+  assert_equal "$(cat m.mpz)" old
+  run -0 bash -c 'ls -a | grep -c "\.tmp\." || true'
+  assert_output 0
 }
