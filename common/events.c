@@ -155,16 +155,18 @@ static inline uint64_t load8(const char *s)
     return w;
 }
 
-/* The schema field a key names, or -1.  avail: the bytes readable from s
- * (the rest of the record); with 8 of them the key is read by one load
- * and a mask, which avoids a stall of small stores read back as a word. */
-static int field_of(const char *s, size_t n, size_t avail)
+/* A key of up to 8 bytes as one word: a single load and a mask when 8
+ * bytes are readable (avail), which avoids a stall of small stores read
+ * back as a word. */
+static inline uint64_t key_word(const char *s, size_t n, size_t avail)
+{
+    return avail >= 8 ? load8(s) & (n == 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * n)) - 1) : word(s, n);
+}
+
+/* The schema field a key of 2 to 8 bytes names (its word w), or -1. */
+static int field_of(uint64_t w, size_t n)
 {
 #define IS(name) (w == word(name, sizeof name - 1))
-    if (n < 2 || n > 8)
-        return -1;
-    uint64_t w = avail >= 8 ? load8(s) & (n == 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * n)) - 1)
-                            : word(s, n);
     switch (n) {
     case 2: return IS("ts") ? EV_F_TS : -1;
     case 4: return IS("user") ? EV_F_USER : IS("item") ? EV_F_ITEM : -1;
@@ -176,6 +178,31 @@ static int field_of(const char *s, size_t n, size_t avail)
     }
     return -1;
 #undef IS
+}
+
+/* The records of a stream share their key order: the field found at each
+ * position of the last record is tried first (per thread). */
+#define KEY_CACHE 16
+static _Thread_local struct {
+    uint64_t w;
+    uint8_t n;
+    int8_t f;
+} key_cache[KEY_CACHE];
+
+static inline int field_at(size_t i, const char *s, size_t n, size_t avail)
+{
+    if (n < 2 || n > 8)
+        return -1;
+    uint64_t w = key_word(s, n, avail);
+    if (i < KEY_CACHE && key_cache[i].n == n && key_cache[i].w == w)
+        return key_cache[i].f;
+    int f = field_of(w, n);
+    if (i < KEY_CACHE) {
+        key_cache[i].w = w;
+        key_cache[i].n = (uint8_t)n;
+        key_cache[i].f = (int8_t)f;
+    }
+    return f;
 }
 
 /* One value at p[pos]: the common shapes inline, the rest in read_val. */
@@ -254,7 +281,7 @@ static size_t scan_map(const char *raw, size_t len, struct ev_raw *r, const char
             goto bad;
         /* Decode straight into the field's slot (no copy of a local:
          * that stalls on store forwarding). */
-        int f = field_of(key.s, key.n, len - (size_t)(key.s - raw));
+        int f = field_at(i, key.s, key.n, len - (size_t)(key.s - raw));
         struct ev_val *val = &scratch;
         if (f >= 0 && !r->present[f]) {
             r->present[f] = true;
