@@ -137,6 +137,16 @@ static float pop_scale(const struct cf_model *m)
     return mx > 0 ? 1 / log1pf(mx) : 0;
 }
 
+/* S = X (n rows of width k) times B (transposed if trans_b), always over
+ * CF_BLOCK rows, the rows past n zeroed: every row then takes the same
+ * BLAS kernel path wherever it stands in a block, so a user's scores are
+ * the same floats however the input is cut (blocks, shards). */
+static void block_sgemm(float *S, float *X, const float *B, int n, int ni, int k, bool trans_b)
+{
+    memset(X + (size_t)n * k, 0, (size_t)(CF_BLOCK - n) * (size_t)k * sizeof *X);
+    la_sgemm(S, X, B, CF_BLOCK, ni, k, false, trans_b, 1, 0);
+}
+
 /* Content scores of n users into S (cosines plus the tie-break); zero
  * profiles are left as zero rows. */
 static void content_users(const struct cf_ranker *rk, float *S, const int64_t *users, int n)
@@ -155,7 +165,7 @@ static void content_users(const struct cf_ranker *rk, float *S, const int64_t *u
         if (nrm > 0)
             la_sscal(p, (int)d, 1 / nrm);
     }
-    la_sgemm(S, P, m->C, n, (int)ni, (int)d, false, true, 1, 0);
+    block_sgemm(S, P, m->C, n, (int)ni, (int)d, true);
     float ps = pop_scale(m);
     for (int j = 0; j < n; j++) {
         float *s = S + (size_t)j * ni;
@@ -181,7 +191,7 @@ static void cf_users(const struct cf_ranker *rk, float *S, const int64_t *users,
             else
                 memset(rk->X + j * f, 0, f * sizeof *rk->X);
         }
-        la_sgemm(S, rk->X, m->V, n, (int)ni, (int)f, false, true, 1, 0);
+        block_sgemm(S, rk->X, m->V, n, (int)ni, (int)f, true);
         if (m->algo != CF_ALS)
             for (int j = 0; j < n; j++)
                 la_saxpy(S + (size_t)j * ni, m->ibias, (int)ni, 1);
@@ -193,7 +203,7 @@ static void cf_users(const struct cf_ranker *rk, float *S, const int64_t *users,
             if (users[j] >= 0)
                 for (uint64_t e = m->seenp[users[j]]; e < m->seenp[users[j] + 1]; e++)
                     rk->X[(size_t)j * ni + m->seeni[e]] = m->seenv[e];
-        la_sgemm(S, rk->X, m->B, n, (int)ni, (int)ni, false, false, 1, 0);
+        block_sgemm(S, rk->X, m->B, n, (int)ni, (int)ni, false);
         break;
     case CF_ITEMKNN:
         for (int j = 0; j < n; j++) {
@@ -340,7 +350,7 @@ static void cosine_items(struct cf_ranker *rk, float *S, const float *M, int w, 
         else
             memset(rk->X + (size_t)j * w, 0, (size_t)w * sizeof *rk->X);
     }
-    la_sgemm(S, rk->X, M, n, (int)ni, w, false, true, 1, 0);
+    block_sgemm(S, rk->X, M, n, (int)ni, w, true);
 }
 
 static void cf_items(struct cf_ranker *rk, float *S, const int64_t *items, int n)

@@ -213,17 +213,12 @@ $hint"
   promo-cat --where 'metric!=reordered' one/clean-report.mpz > one-report.csv
   promo-cat --where 'metric!=reordered' four/clean-report.mpz > four-report.csv
   cmp one-report.csv four-report.csv
-  # scored: every field equal; the recommenders' float32 scores to 1e-6
-  # (promo-score's sgemm over a block of users rounds by the block's size)
+  # scored: every field equal, the recommenders' float32 scores too (promo-score
+  # multiplies whole blocks of users, so a score does not depend on the cut)
   promo-cat --format jsonl "one/scored.mpz" | sort > one-scored.jsonl
   promo-cat --format jsonl "four/scored.mpz" | sort > four-scored.jsonl
-  sed 's/"scores":\[[^]]*\]//' one-scored.jsonl > a.txt
-  sed 's/"scores":\[[^]]*\]//' four-scored.jsonl > b.txt
-  cmp a.txt b.txt
-  paste -d'\n' <(grep -o '"scores":\[[^]]*\]' one-scored.jsonl) <(grep -o '"scores":\[[^]]*\]' four-scored.jsonl) \
-    | tr -d '"scores:[]' | awk -F, 'NR % 2 { for (i = 1; i <= NF; i++) a[i] = $i; next }
-        { for (i = 1; i <= NF; i++) { d = a[i] - $i; if (d < 0) d = -d; if (d > 1e-6 * (a[i] < 0 ? -a[i] : a[i]) + 1e-9) bad++ } n++ }
-        END { if (n < 20 || bad) { print n " rows, " bad " scores apart"; exit 1 } }'
+  [ "$(grep -c '"scores":\[' one-scored.jsonl)" -gt 20 ] || fail "few scored rows"
+  cmp one-scored.jsonl four-scored.jsonl
   # nothing to redo
   run -0 "${mk[@]}" OUT=four SHARDS=4 MODELS=one/models --question
 }
