@@ -5,25 +5,8 @@
 
 load helpers
 
-# seq_jsonl N SEED: JSON lines of kind sequences; x1 is a noisy copy of the
-# label (a numeric feature), ev holds the bigram 3 4 exactly when label is 1
-# (negatives hold 4 3), left-padded with 0 to 12 tokens.
-seq_jsonl() {
-  awk -v n="$1" -v seed="$2" 'BEGIN {
-    srand(seed); L = 12;
-    for (u = 1; u <= n; u++) {
-      len = 4 + int(rand() * 9); pos = rand() < 0.5;
-      for (;;) {
-        for (t = 0; t < L; t++) ev[t] = t < L - len ? 0 : 2 + int(rand() * 8);
-        p = L - len + int(rand() * (len - 1));
-        if (pos) { ev[p] = 3; ev[p + 1] = 4 } else { ev[p] = 4; ev[p + 1] = 3 }
-        has = 0; for (t = L - len; t < L - 1; t++) if (ev[t] == 3 && ev[t + 1] == 4) has = 1;
-        if (has == pos) break;
-      }
-      s = ""; for (t = 0; t < L; t++) s = s (t ? "," : "") ev[t];
-      printf "{\"user\":%d,\"ev\":[%s],\"len\":%d,\"x1\":%.3f,\"label\":%d}\n", u, s, len, pos + rand() * 2, pos
-    } }'
-}
+# seq_jsonl N SEED: sequences whose label is the bigram 3 4 (tests/cnn/seq-jsonl.sh), with x1 a noisy copy of the label.
+seq_jsonl() { "$TESTS_DIR/cnn/seq-jsonl.sh" "$1" "$2" x1; }
 
 small=(--tokens ev:4 --widths 2,3 --filters 8 --hidden 8 --batch 32 --lr 0.01)
 

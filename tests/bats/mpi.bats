@@ -21,23 +21,8 @@ mpi() {
   mpirun --allow-run-as-root --oversubscribe -np "$1" "$MPI_BIN/$2" "${@:3}"
 }
 
-# seq_jsonl N SEED: sequences whose label is the bigram 3 4 (as in cnn.bats).
-seq_jsonl() {
-  awk -v n="$1" -v seed="$2" 'BEGIN {
-    srand(seed); L = 12;
-    for (u = 1; u <= n; u++) {
-      len = 4 + int(rand() * 9); pos = rand() < 0.5;
-      for (;;) {
-        for (t = 0; t < L; t++) ev[t] = t < L - len ? 0 : 2 + int(rand() * 8);
-        p = L - len + int(rand() * (len - 1));
-        if (pos) { ev[p] = 3; ev[p + 1] = 4 } else { ev[p] = 4; ev[p + 1] = 3 }
-        has = 0; for (t = L - len; t < L - 1; t++) if (ev[t] == 3 && ev[t + 1] == 4) has = 1;
-        if (has == pos) break;
-      }
-      s = ""; for (t = 0; t < L; t++) s = s (t ? "," : "") ev[t];
-      printf "{\"user\":%d,\"ev\":[%s],\"len\":%d,\"label\":%d}\n", u, s, len, pos
-    } }'
-}
+# seq_jsonl N SEED: sequences whose label is the bigram 3 4 (tests/cnn/seq-jsonl.sh).
+seq_jsonl() { "$TESTS_DIR/cnn/seq-jsonl.sh" "$1" "$2"; }
 
 # The CNN's shards: the first has random labels (nothing to learn), the
 # second the planted bigram; so a model that learns it must have used the
