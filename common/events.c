@@ -308,6 +308,21 @@ bool ev_scan(const char *raw, size_t len, struct ev_raw *r, const char **why)
 
 
 
+size_t ev_measure_next(const char *p, size_t avail, void *walk)
+{
+    struct ev_walk *w = walk;
+    size_t n = ev_measure(p, avail, &w->raw);
+    w->at = n ? p : NULL;
+    return n;
+}
+
+bool ev_walk_fields(struct ev_walk *w, const char *raw, size_t len, const char **why)
+{
+    bool measured = raw == w->at;
+    w->at = NULL;   /* one use: a later record may start at the same address */
+    return measured || ev_scan(raw, len, &w->raw, why);
+}
+
 bool ev_user_ts(const char *raw, size_t len, struct ev_val *user, int64_t *ts)
 {
     /* ev_pack's layout: fixmap 11, "user", value, "item", value,

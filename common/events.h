@@ -67,6 +67,17 @@ bool ev_scan(const char *raw, size_t len, struct ev_raw *r, const char **why);
  * record (the stream reader then scans them itself and ev_scan says what
  * is wrong).  For rs_set_measure: one walk over the bytes, not two. */
 size_t ev_measure(const char *p, size_t avail, struct ev_raw *r);
+/* A reader of event records that walks each record once: give
+ * ev_measure_next and an ev_walk to rs_set_measure, then ev_walk_fields
+ * for each record the reader returns. */
+struct ev_walk {
+    struct ev_raw raw;         /* the fields of the record last measured */
+    const char *at;            /* where that record starts, or NULL */
+};
+size_t ev_measure_next(const char *p, size_t avail, void *walk);
+/* The fields of the record at raw (len bytes) into w->raw: the measured
+ * ones, else scanned now.  false (with *why) if it is not a record. */
+bool ev_walk_fields(struct ev_walk *w, const char *raw, size_t len, const char **why);
 /* Only the user (an integer or a string) and ts (an integer) of a record,
  * fast for records in ev_pack's layout.  false if they are not there. */
 bool ev_user_ts(const char *raw, size_t len, struct ev_val *user, int64_t *ts);

@@ -110,8 +110,7 @@ struct clean {
     double log_days;
 
     /* scratch */
-    struct ev_raw raw;
-    const char *raw_at;         /* the record whose fields raw holds (measured) */
+    struct ev_walk walk;        /* the input record's fields, read once */
     struct ev_norm e;
     char detail[512];
     char *rec;                  /* a packed record (values only, for the sort) */
@@ -341,16 +340,6 @@ static void event_key(const char *rec, size_t len, struct xs_key *k)
     k->k2 = xs_i64_order(raw.v[EV_F_TS].i);
 }
 
-/* The reader's measure of a record: each input record is walked once,
- * for its length and its fields both. */
-static size_t measure_event(const char *p, size_t avail, void *ctx)
-{
-    struct clean *c = ctx;
-    size_t n = ev_measure(p, avail, &c->raw);
-    c->raw_at = n ? p : NULL;
-    return n;
-}
-
 static void clean_record(struct clean *c)
 {
     size_t len;
@@ -358,14 +347,12 @@ static void clean_record(struct clean *c)
     const char *why = "not a record";
     c->nin++;
     prog_tick(&c->prog, c->nin);
-    bool measured = raw == c->raw_at;
-    c->raw_at = NULL;
-    if (!measured && !ev_scan(raw, len, &c->raw, &why)) {
+    if (!ev_walk_fields(&c->walk, raw, len, &why)) {
         snprintf(c->detail, sizeof c->detail, "%s", why);
         write_reject(c, raw, len, EV_R_BAD_TYPE, c->detail);
         return;
     }
-    enum ev_reason r = ev_validate(&c->raw, &c->rules, &c->e, c->detail, sizeof c->detail);
+    enum ev_reason r = ev_validate(&c->walk.raw, &c->rules, &c->e, c->detail, sizeof c->detail);
     if (r != EV_OK) {
         write_reject(c, raw, len, r, c->detail);
         return;
@@ -666,7 +653,7 @@ static void open_streams(struct clean *c)
     if (c->report_path)
         c->report = ws_open(c->report_path, c->cli.level);
     c->in = rs_open(c->paths, c->npaths, "events");
-    rs_set_measure(c->in, measure_event, c);
+    rs_set_measure(c->in, ev_measure_next, &c->walk);
     /* The records of one user held for the bot check share --mem. */
     c->hold_limit = c->max_per_day > 0 ? c->mem / 8 : 0;
     c->sort = xs_new(c->mem - c->hold_limit, c->tmpdir, event_key);

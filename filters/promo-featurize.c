@@ -102,8 +102,7 @@ struct feat {
     struct progress prog;
     struct ft_user u;
     bool have_user;
-    struct ev_raw raw;
-    const char *raw_at;           /* the record whose fields raw holds (measured) */
+    struct ev_walk walk;          /* the record's fields, read once */
     struct ev_norm e;
     int64_t prev_ts;
 
@@ -539,26 +538,15 @@ static _Noreturn void unsorted(struct feat *f, const char *what)
     rs_die(f->in, "%s: the input is not sorted by user and time; run promo-clean first", what);
 }
 
-/* The reader's measure of a record: promo-clean's layout is read here
- * once, for its length and its fields both. */
-static size_t measure_event(const char *p, size_t avail, void *ctx)
-{
-    struct feat *f = ctx;
-    size_t n = ev_measure(p, avail, &f->raw);
-    f->raw_at = n ? p : NULL;
-    return n;
-}
-
 static void featurize_record(struct feat *f)
 {
     size_t len;
     const char *raw = rs_raw(f->in, &len);
     const char *why;
     char msg[512];
-    if (raw != f->raw_at && !ev_scan(raw, len, &f->raw, &why))
+    if (!ev_walk_fields(&f->walk, raw, len, &why))
         rs_die(f->in, "%s", why);
-    f->raw_at = NULL;
-    if (!ev_read(&f->raw, &f->e, msg, sizeof msg))
+    if (!ev_read(&f->walk.raw, &f->e, msg, sizeof msg))
         rs_die(f->in, "%s", msg);
     prog_tick(&f->prog, rs_count(f->in));
     if (f->have_user) {
@@ -727,7 +715,7 @@ int main(int argc, char **argv)
     if (f.view == V_USERS || f.view == V_EXAMPLES)
         setup_features(&f);
     f.in = rs_open(f.paths, f.npaths, "events");
-    rs_set_measure(f.in, measure_event, &f);
+    rs_set_measure(f.in, ev_measure_next, &f.walk);
     check_input(&f);
     f.out = ws_open(f.cli.out, f.cli.level);
     write_header(&f, f.out, false);
