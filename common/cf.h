@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rng.h"
 #include "score.h"
 #include "stream.h"
 #include "strmap.h"
@@ -204,6 +205,10 @@ void cf_model_init(struct cf_model *m);
 void cf_model_release(struct cf_model *m);
 /* Size the model and allocate the parameter block (zeroed). */
 void cf_model_alloc(struct cf_model *m, uint32_t nusers, uint32_t nitems, int f);
+/* Factors drawn N(0, o->init_std): users from stream 1 of root (seeded by
+ * o->seed), items from stream 2; root is left for the trainer's own
+ * streams (sampling orders). */
+void cf_init_factors(struct cf_model *m, const struct cf_opts *o, struct rng *root);
 /* Copy the data's id maps and interactions into the model (the seen
  * lists; values too when keep_values). */
 void cf_model_take_ids(struct cf_model *m, struct cf_data *d, bool keep_values);

@@ -258,15 +258,8 @@ void cf_als_train(struct cf_model *m, const struct cf_data *d, const struct cf_o
                   cf_iter_fn report, void *ctx)
 {
     int f = m->f;
-    /* Initial factors N(0, init_std), users and items from their own streams. */
-    struct rng root, r;
-    rng_init(&root, o->seed);
-    rng_split(&r, &root, 1);
-    for (size_t k = 0; k < (size_t)m->nusers * f; k++)
-        m->U[k] = (float)(o->init_std * rng_normal(&r));
-    rng_split(&r, &root, 2);
-    for (size_t k = 0; k < (size_t)m->nitems * f; k++)
-        m->V[k] = (float)(o->init_std * rng_normal(&r));
+    struct rng root;
+    cf_init_factors(m, o, &root);
     /* the ranks' blocks of users and of items (one rank: all) */
     size_t *ub = cf_rank_blocks(d->rowp, d->nusers, dist_size());
     size_t *ib = cf_rank_blocks(d->colp, d->nitems, dist_size());

@@ -71,13 +71,7 @@ void cf_bpr_train(struct cf_model *m, const struct cf_data *d, const struct cf_o
 {
     int f = m->f;
     struct rng root, r;
-    rng_init(&root, o->seed);
-    rng_split(&r, &root, 1);
-    for (size_t k = 0; k < (size_t)m->nusers * f; k++)
-        m->U[k] = (float)(o->init_std * rng_normal(&r));
-    rng_split(&r, &root, 2);
-    for (size_t k = 0; k < (size_t)m->nitems * f; k++)
-        m->V[k] = (float)(o->init_std * rng_normal(&r));
+    cf_init_factors(m, o, &root);
     if (d->nnz == 0)
         return;
     float lr = (float)o->lr, reg = (float)o->reg, regb = (float)o->reg_bias;

@@ -132,6 +132,19 @@ void cf_model_alloc(struct cf_model *m, uint32_t nusers, uint32_t nitems, int f)
 }
 
 /* Move the id maps out of the data (the data keeps empty maps). */
+void cf_init_factors(struct cf_model *m, const struct cf_opts *o, struct rng *root)
+{
+    struct rng r;
+    size_t f = (size_t)m->f;
+    rng_init(root, o->seed);
+    rng_split(&r, root, 1);
+    for (size_t k = 0; k < (size_t)m->nusers * f; k++)
+        m->U[k] = (float)(o->init_std * rng_normal(&r));
+    rng_split(&r, root, 2);
+    for (size_t k = 0; k < (size_t)m->nitems * f; k++)
+        m->V[k] = (float)(o->init_std * rng_normal(&r));
+}
+
 void cf_model_take_ids(struct cf_model *m, struct cf_data *d, bool keep_values)
 {
     cf_ids_release(&m->users);
