@@ -337,6 +337,19 @@ static void pack_features(struct feat *f, msgpack_packer *pk)
     }
 }
 
+/* The label window's outcome: "label" (purchased in [asof, asof +
+ * --label-days)) and "revenue". */
+static void pack_labels(struct feat *f, msgpack_packer *pk)
+{
+    int label;
+    double revenue;
+    ft_outcome(&f->u, f->asof, f->asof + (int64_t)llround(f->label_days * 86400), &label, &revenue);
+    mp_pack_str(pk, "label");
+    msgpack_pack_int32(pk, label);
+    mp_pack_str(pk, "revenue");
+    msgpack_pack_double(pk, revenue);
+}
+
 static void write_users(struct feat *f)
 {
     if (!user_features(f, f->asof)) {
@@ -350,15 +363,8 @@ static void write_users(struct feat *f)
     mp_pack_str(pk, "user");
     pack_id(pk, &id);
     pack_features(f, pk);
-    if (f->labels) {
-        int label;
-        double revenue;
-        ft_outcome(&f->u, f->asof, f->asof + (int64_t)llround(f->label_days * 86400), &label, &revenue);
-        mp_pack_str(pk, "label");
-        msgpack_pack_int32(pk, label);
-        mp_pack_str(pk, "revenue");
-        msgpack_pack_double(pk, revenue);
-    }
+    if (f->labels)
+        pack_labels(f, pk);
     ws_end(f->out);
     f->rows++;
 }
@@ -387,15 +393,8 @@ static void write_sequences(struct feat *f)
     pack_i32s(pk, f->seq.item, f->L);
     mp_pack_str(pk, "len");
     msgpack_pack_int32(pk, f->seq.len);
-    if (f->labels) {
-        int label;
-        double revenue;
-        ft_outcome(&f->u, f->asof, f->asof + (int64_t)llround(f->label_days * 86400), &label, &revenue);
-        mp_pack_str(pk, "label");
-        msgpack_pack_int32(pk, label);
-        mp_pack_str(pk, "revenue");
-        msgpack_pack_double(pk, revenue);
-    }
+    if (f->labels)
+        pack_labels(f, pk);
     ws_end(f->out);
     f->rows++;
 }
