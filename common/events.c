@@ -323,45 +323,6 @@ bool ev_walk_fields(struct ev_walk *w, const char *raw, size_t len, const char *
     return measured || ev_scan(raw, len, &w->raw, why);
 }
 
-bool ev_user_ts(const char *raw, size_t len, struct ev_val *user, int64_t *ts)
-{
-    /* ev_pack's layout: fixmap 11, "user", value, "item", value,
-     * "category", value, "event", value, "ts", value, ... */
-    const unsigned char *p = (const unsigned char *)raw;
-    size_t pos = 6, used;
-    struct ev_val v;
-    if (len > 16 && p[0] == 0x8b && word(raw + 1, 5) == word("\xa4user", 5) &&
-        read_val(p + pos, len - pos, user, &used)) {
-        pos += used;
-        if (len - pos > 5 && word(raw + pos, 5) == word("\xa4item", 5) &&
-            read_val(p + pos + 5, len - pos - 5, &v, &used)) {
-            pos += 5 + used;
-            if (len - pos > 9 && raw[pos] == '\xa8' && word(raw + pos + 1, 8) == word("category", 8) &&
-                read_val(p + pos + 9, len - pos - 9, &v, &used)) {
-                pos += 9 + used;
-                if (len - pos > 6 && word(raw + pos, 6) == word("\xa5" "event", 6) &&
-                    read_val(p + pos + 6, len - pos - 6, &v, &used)) {
-                    pos += 6 + used;
-                    if (len - pos > 3 && word(raw + pos, 3) == word("\xa2ts", 3) &&
-                        read_val(p + pos + 3, len - pos - 3, &v, &used) && v.t == EV_INT &&
-                        (user->t == EV_INT || user->t == EV_STR)) {
-                        *ts = v.i;
-                        return true;
-                    }
-                }
-            }
-        }
-    }
-    struct ev_raw r;
-    const char *why;
-    if (!ev_scan(raw, len, &r, &why) || r.v[EV_F_TS].t != EV_INT ||
-        (r.v[EV_F_USER].t != EV_INT && r.v[EV_F_USER].t != EV_STR))
-        return false;
-    *user = r.v[EV_F_USER];
-    *ts = r.v[EV_F_TS].i;
-    return true;
-}
-
 const char *ev_val_type_name(const struct ev_val *v)
 {
     switch (v->t) {
@@ -549,7 +510,6 @@ bool ev_scan_values(const char *raw, size_t len, struct ev_raw *r)
     return len > 0 && (unsigned char)raw[0] == (0x90 | EV_NFIELDS) && scan_fixed(raw, len, r, false) == len;
 }
 
-size_t ev_pack_int(char *out, int64_t v) { return (size_t)(mpp_int(out, v) - out); }
 
 void ev_unpack(const struct ev_raw *r, struct ev_norm *e)
 {

@@ -78,9 +78,6 @@ size_t ev_measure_next(const char *p, size_t avail, void *walk);
 /* The fields of the record at raw (len bytes) into w->raw: the measured
  * ones, else scanned now.  false (with *why) if it is not a record. */
 bool ev_walk_fields(struct ev_walk *w, const char *raw, size_t len, const char **why);
-/* Only the user (an integer or a string) and ts (an integer) of a record,
- * fast for records in ev_pack's layout.  false if they are not there. */
-bool ev_user_ts(const char *raw, size_t len, struct ev_val *user, int64_t *ts);
 /* "a string", "an integer", ... for messages. */
 const char *ev_val_type_name(const struct ev_val *v);
 
@@ -115,8 +112,6 @@ size_t ev_pack(char *out, const struct ev_norm *e);
  * are not such an array). */
 size_t ev_pack_values(char *out, const struct ev_norm *e);
 bool ev_scan_values(const char *raw, size_t len, struct ev_raw *r);
-/* An integer in its smallest form (at most 9 bytes). */
-size_t ev_pack_int(char *out, int64_t v);
 /* The fields of a record ev_pack wrote, without checks (ev_read checks). */
 void ev_unpack(const struct ev_raw *r, struct ev_norm *e);
 /* Read a normalized record (as ev_pack writes it, or any record of valid

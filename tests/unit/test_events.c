@@ -165,7 +165,7 @@ static void test_packing(void)
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    int bytes_differ = 0, read_differ = 0, user_ts_differ = 0, over = 0, measure_differ = 0,
+    int bytes_differ = 0, read_differ = 0, over = 0, measure_differ = 0,
         values_differ = 0;
     for (int i = 0; i < 3000; i++) {
         struct ev_norm e = {0};
@@ -224,16 +224,10 @@ static void test_packing(void)
             (ev_scan_values(out + n, nv, &m), ev_unpack(&m, &v), ev_pack(out + n + nv, &v) != n) ||
             memcmp(out + n + nv, out, n) != 0)
             values_differ++;
-        struct ev_val u;
-        int64_t ts;
-        if (!ev_user_ts(out, n, &u, &ts) || ts != e.ts || u.t != e.user.t ||
-            (u.t == EV_INT && u.i != e.user.i))
-            user_ts_differ++;
     }
     CHECK_EQ_INT(over, 0, "pack: within ev_pack_bound");
     CHECK_EQ_INT(bytes_differ, 0, "pack: the same bytes as msgpack-c's packer, 3000 random records");
     CHECK_EQ_INT(read_differ, 0, "scan and unpack give back every field");
-    CHECK_EQ_INT(user_ts_differ, 0, "user_ts reads the user and ts");
     CHECK_EQ_INT(measure_differ, 0, "measure: the length of a record in longer bytes, 0 when cut");
     CHECK_EQ_INT(values_differ, 0, "values without keys read back to the same record");
     msgpack_sbuffer_destroy(&sb);
