@@ -96,13 +96,22 @@ struct xs {
 
 #define MAX_DIRS 4
 static char *dirs[MAX_DIRS];
+static xs *owners[MAX_DIRS];   /* the sort each directory belongs to */
 static bool hook_set;
 
 static void remove_dirs(void)
 {
-    for (int i = 0; i < MAX_DIRS; i++)
-        if (dirs[i])
-            tmpdir_remove(dirs[i]);
+    for (int i = 0; i < MAX_DIRS; i++) {
+        if (!dirs[i])
+            continue;
+        /* A run still being written would put a file back after we
+         * emptied the directory: let it finish first (unless this is
+         * that thread, dying). */
+        xs *s = owners[i];
+        if (s && s->spilling && !pthread_equal(pthread_self(), s->spiller))
+            pthread_join(s->spiller, NULL);
+        tmpdir_remove(dirs[i]);
+    }
 }
 
 static void make_dir(xs *s)
@@ -127,6 +136,7 @@ static void make_dir(xs *s)
         i++;
     CHECK(i < MAX_DIRS);
     dirs[i] = dir;
+    owners[i] = s;
     s->dir = dir;
 }
 
@@ -774,7 +784,7 @@ void xs_free(xs *s)
         tmpdir_remove(s->dir);
         for (int i = 0; i < MAX_DIRS; i++)
             if (dirs[i] == s->dir)
-                dirs[i] = NULL;
+                dirs[i] = NULL, owners[i] = NULL;
         free(s->dir);
     }
     free(s->runs);
