@@ -8,7 +8,7 @@
 #include "diag.h"
 #include "xalloc.h"
 
-const char *const ss_type_names[SS_NTYPES] = {"view", "cart", "purchase", "treat", "control"};
+const char *const ss_type_names[SS_NTYPES] = {"view", "wish", "cart", "purchase", "treat", "control"};
 const char *const ss_bad_event_names[SS_NBAD_EVENTS] = {
     "click", "pageview", "add_to_cart", "wishlist", "purchse",
 };
@@ -77,6 +77,8 @@ int ss_user_day(struct ss_sim *s, uint32_t user, int64_t unix_day, const struct 
     struct rng r;
     rng_split(&r, &s->behaviour, user);
     rng_split(&r, &r, (uint64_t)unix_day);
+    struct rng rw;   /* wish-list adds: their own stream (see synth_sim.h) */
+    rng_split(&rw, &r, SS_WISH);
 
     uint64_t nsess = rng_poisson(&r, us->visit_rate * sw_week[sw_dow(unix_day)]);
     if (nsess == 0)
@@ -145,6 +147,18 @@ int ss_user_day(struct ss_sim *s, uint32_t user, int64_t unix_day, const struct 
             e->price = it->price;
             e->type = SS_VIEW;
             e->seq = seq++;
+            if (rng_uniform(&rw) < us->wish_rate) {
+                ts += gap(&rw, 2, 15);
+                e = ss_push(out);
+                e->ts = ts;
+                e->session = session;
+                e->user = user;
+                e->item = item;
+                e->category = it->category;
+                e->price = it->price;
+                e->type = SS_WISH;
+                e->seq = seq++;
+            }
             if (u_cart < pc) {
                 ts += g_cart;
                 e = ss_push(out);

@@ -4,7 +4,8 @@
  * behaviour stream by user id and then by unix day number, so a user's day
  * is the same whatever else is simulated (other users, other days, dirt),
  * and the day of a treated user differs from the untreated day only in the
- * cart and purchase outcomes (every draw is made either way).  The
+ * cart and purchase outcomes (every draw is made either way; wish-list
+ * adds draw from a stream of their own, so they do not move the others).  The
  * events of all users of one day are then sorted by time and written. */
 #ifndef PROMO_SYNTH_SIM_H
 #define PROMO_SYNTH_SIM_H
@@ -16,7 +17,7 @@
 #include "stream.h"
 #include "synth_world.h"
 
-enum ss_type { SS_VIEW, SS_CART, SS_PURCHASE, SS_TREAT, SS_CONTROL, SS_NTYPES };
+enum ss_type { SS_VIEW, SS_WISH, SS_CART, SS_PURCHASE, SS_TREAT, SS_CONTROL, SS_NTYPES };
 extern const char *const ss_type_names[SS_NTYPES];
 
 /* Fields a "missing field" dirt record has nil (ss_ev.nil_field). */
@@ -27,7 +28,7 @@ enum ss_field { SS_F_NONE, SS_F_USER, SS_F_ITEM, SS_F_EVENT, SS_F_TS };
 struct ss_ev {
     int64_t ts;                /* unix seconds */
     int64_t session;           /* unix_day * 10^12 + user * 100 + k */
-    double price;              /* unit list price (view, cart, purchase) */
+    double price;              /* unit list price (view, wish, cart, purchase) */
     double discount;           /* money off a purchase */
     uint32_t user, item, category;
     uint32_t seq;              /* generation order within the user-day */

@@ -276,6 +276,8 @@ sw_world *sw_new(int nusers, int nitems, int ncats, int rank, const struct sw_ar
     w->items = xcalloc((size_t)nitems, sizeof *w->items);
     w->users = xcalloc((size_t)nusers, sizeof *w->users);
     w->pref = xcalloc((size_t)nusers * rank, sizeof *w->pref);
+    w->wish_base = SW_WISH_BASE;
+    w->deal_signal = SW_DEAL_SIGNAL;
     return w;
 }
 
@@ -342,7 +344,7 @@ void sw_prepare(sw_world *w)
 /* ---- generation ---------------------------------------------------------- */
 
 /* Random-stream ids under the world seed, one per concern. */
-enum { STREAM_CATS = 1, STREAM_ITEMS, STREAM_USERS, STREAM_FAVS };
+enum { STREAM_CATS = 1, STREAM_ITEMS, STREAM_USERS, STREAM_FAVS, STREAM_WISH };
 
 static double round_to(double x, double unit) { return round(x / unit) * unit; }
 
@@ -426,6 +428,24 @@ void sw_generate(sw_world *w, uint64_t seed)
         }
     }
     free(cat_p);
+
+    /* Deal-prone customers show it: they wish-list items, waiting for a
+     * better price, in proportion to how much a discount moves them. */
+    struct rng wish;
+    rng_split(&wish, &root, STREAM_WISH);
+    for (int u = 1; u <= w->nusers; u++) {
+        struct sw_user *us = &w->users[u - 1];
+        rng_split(&r, &wish, (uint64_t)u);
+        double noise = exp(0.5 * rng_normal(&r) - 0.125);
+        us->wish_rate = fmin(SW_WISH_MAX, w->wish_base * noise * (1 + w->deal_signal * sw_deal_proneness(us)));
+    }
+}
+
+double sw_deal_proneness(const struct sw_user *us)
+{
+    if (us->group != SW_PERSUADABLE)
+        return 0;
+    return us->lift_percent * -expm1(-SW_RESPONSE_K * us->price_sensitivity * 0.2);
 }
 
 /* ---- the world stream ---------------------------------------------------- */
@@ -456,6 +476,8 @@ void sw_write(const sw_world *w, ws *out, const char *archetypes_src)
     ws_opt_int(out, "rank", w->rank);
     ws_opt_int(out, "seed", (int64_t)w->seed);
     ws_opt_str(out, "archetypes", archetypes_src);
+    ws_opt_f64(out, "wish_rate", w->wish_base);
+    ws_opt_f64(out, "deal_signal", w->deal_signal);
     ws_header(out, "world");
     msgpack_packer *pk;
 
@@ -505,7 +527,7 @@ void sw_write(const sw_world *w, ws *out, const char *archetypes_src)
     for (int u = 0; u < w->nusers; u++) {
         const struct sw_user *us = &w->users[u];
         pk = ws_pk(out);
-        msgpack_pack_map(pk, 12);
+        msgpack_pack_map(pk, 13);
         pack_kv_str(pk, "type", "user");
         pack_kv_int(pk, "user", u + 1);
         pack_kv_str(pk, "archetype", w->arch.a[us->arch].name);
@@ -516,6 +538,7 @@ void sw_write(const sw_world *w, ws *out, const char *archetypes_src)
         pack_kv_f64(pk, "lift_percent", us->lift_percent);
         pack_kv_f64(pk, "lift_fixed", us->lift_fixed);
         pack_kv_f64(pk, "drop", us->drop);
+        pack_kv_f64(pk, "wish_rate", us->wish_rate);
         mp_pack_str(pk, "favorites");
         msgpack_pack_array(pk, SW_NFAV);
         for (int f = 0; f < SW_NFAV; f++)
@@ -625,6 +648,7 @@ static void load_user(rs *r, sw_world *w, uint8_t *seen)
     us->lift_percent = get_num(r, "lift_percent", 0, 1e4);
     us->lift_fixed = get_num(r, "lift_fixed", 0, 1e4);
     us->drop = get_num(r, "drop", 0, 1);
+    us->wish_rate = get_num(r, "wish_rate", 0, SW_WISH_MAX);
     const msgpack_object *f = rec_field(r, "favorites");
     if (!f || f->type != MSGPACK_OBJECT_ARRAY || f->via.array.size != SW_NFAV)
         rs_die(r, "field \"favorites\": expected an array of %d item ids", SW_NFAV);
@@ -862,7 +886,7 @@ double sw_events_per_day(const sw_world *w)
         const struct sw_user *us = &w->users[u];
         const struct sw_archetype *a = &w->arch.a[us->arch];
         double p = us->propensity, pc = fmin(SW_P_MAX, p / a->checkout);
-        total += us->visit_rate * a->views_per_session * (1 + pc + p);
+        total += us->visit_rate * a->views_per_session * (1 + us->wish_rate + pc + p);
     }
     return total;
 }

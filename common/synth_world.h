@@ -99,6 +99,7 @@ struct sw_user {
     double lift_percent;       /* persuadables: largest lift from a percent offer */
     double lift_fixed;         /* ... and from a fixed-value offer */
     double drop;               /* do-not-disturb: purchase drop when contacted */
+    double wish_rate;          /* P(a view is wish-listed) */
     uint32_t fav[SW_NFAV];     /* favourite items, 1-based */
 };
 
@@ -111,6 +112,10 @@ typedef struct sw_world {
     struct sw_item *items;     /* [nitems] */
     struct sw_user *users;     /* [nusers] */
     float *pref;               /* [nusers x rank] user factors */
+    /* How users wish-list (set before sw_generate; kept as header options):
+     * a view is wish-listed with probability wish_base times a log-normal,
+     * times 1 + deal_signal * (the user's extra purchases under 20% off). */
+    double wish_base, deal_signal;
 
     /* Derived by sw_new's callers through sw_prepare, never saved. */
     double log_price_ref;      /* mean log price level of the categories */
@@ -161,12 +166,18 @@ static inline int sw_dow(int64_t unix_day) { return (int)(((unix_day + 3) % 7 + 
 /* The caps that keep probabilities valid. */
 #define SW_P_MAX 0.95        /* purchase probability per view */
 #define SW_RESPONSE_K 5.0    /* steepness of the persuadables' response */
+#define SW_WISH_MAX 0.5      /* wish-list probability per view */
+#define SW_WISH_BASE 0.02    /* the defaults of wish_base and deal_signal */
+#define SW_DEAL_SIGNAL 2.0
 
 /* P(category c | user) for c = 1..ncats into p[0..ncats). */
 void sw_cat_probs(const sw_world *w, uint32_t user, double *p);
 /* Expected price and price * margin of one purchased unit for the user
  * (favourites and categories mixed as the simulator chooses). */
 void sw_item_means(const sw_world *w, uint32_t user, const double *cat_p, double *price, double *pm);
+/* A persuadable's extra purchases under 20% off (the multiplier less 1);
+ * 0 for the other groups.  Drives the wish-list rate. */
+double sw_deal_proneness(const struct sw_user *us);
 /* Purchase probability multiplier when the user holds the offer. */
 double sw_multiplier(const sw_world *w, uint32_t user, const struct sw_offer *o);
 

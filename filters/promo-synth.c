@@ -51,6 +51,9 @@ static const char help_world[] =
 "  --categories C     item categories, at most M  [default: 20]\n"
 "  --rank R           dimensions of the preference factors  [default: 8]\n"
 "  --archetypes FILE  archetype table (CSV)  [default: built in, as data/archetypes.csv]\n"
+"  --wish-rate R      a typical user's wish-list adds per view  [default: 0.02]\n"
+"  --deal-signal S    how much more a deal-prone user wish-lists: the rate times\n"
+"                     1 + S * (extra purchases under 20% off); 0 hides it  [default: 2]\n"
 "  --seed S           random seed  [default: 1]\n"
 "  -o, --output FILE  write to FILE, atomically  [default: stdout]\n"
 "  --level N          gzip level, 0 for none  [default: 1]\n"
@@ -140,7 +143,7 @@ static const char help_truth[] =
 "  promo-synth truth --world world.mpz --days 7 -o truth.mpz\n";
 
 enum {
-    O_USERS = CLI_FIRST_FREE, O_ITEMS, O_CATEGORIES, O_RANK, O_ARCHETYPES, O_WORLD, O_DAYS,
+    O_USERS = CLI_FIRST_FREE, O_ITEMS, O_CATEGORIES, O_RANK, O_ARCHETYPES, O_WISH_RATE, O_DEAL_SIGNAL, O_WORLD, O_DAYS,
     O_START, O_DIRT, O_DIRT_LOG, O_CAMPAIGNS, O_CAMPAIGN_DAYS, O_OFFERS, O_PLAN, O_CAMPAIGN,
 };
 
@@ -215,12 +218,15 @@ static int cmd_world(int argc, char **argv)
         {"categories", required_argument, 0, O_CATEGORIES},
         {"rank", required_argument, 0, O_RANK},
         {"archetypes", required_argument, 0, O_ARCHETYPES},
+        {"wish-rate", required_argument, 0, O_WISH_RATE},
+        {"deal-signal", required_argument, 0, O_DEAL_SIGNAL},
         {0, 0, 0, 0},
     };
     struct cli cli;
     cli_init(&cli, "promo-synth");
     cli.seed = 1;
     int users = 5000, items = 1000, cats = 20, rank = 8;
+    double wish_rate = SW_WISH_BASE, deal_signal = SW_DEAL_SIGNAL;
     const char *arch_path = NULL;
     int opt;
     while ((opt = next_opt(&cli, argc, argv, longopts, help_world)) != -1) {
@@ -230,6 +236,8 @@ static int cmd_world(int argc, char **argv)
         case O_CATEGORIES: cats = (int)cli_int("--categories", optarg, 1, SW_MAX_CATS); break;
         case O_RANK: rank = (int)cli_int("--rank", optarg, 1, SW_MAX_RANK); break;
         case O_ARCHETYPES: arch_path = optarg; break;
+        case O_WISH_RATE: wish_rate = cli_f64("--wish-rate", optarg, 0, SW_WISH_MAX); break;
+        case O_DEAL_SIGNAL: deal_signal = cli_f64("--deal-signal", optarg, 0, 1000); break;
         default: die_usage("unhandled option");
         }
     }
@@ -243,6 +251,8 @@ static int cmd_world(int argc, char **argv)
         sw_archetypes_default(&arch);
     ws *out = ws_open(cli.out, cli.level);
     sw_world *w = sw_new(users, items, cats, rank, &arch);
+    w->wish_base = wish_rate;
+    w->deal_signal = deal_signal;
     sw_generate(w, cli.seed);
     sw_write(w, out, arch_path ? arch_path : "built-in");
     ws_close(out);

@@ -143,7 +143,7 @@ user 20"
   run -0 promo-cat --format jsonl --head 1 --fields type,name,share w.mpz
   assert_output '{"type":"archetype","name":"loyal","share":0.1}'
   run -0 bash -c "promo-cat --format jsonl w.mpz | grep -m1 '\"type\":\"user\"' | grep -o '\"[a-z_]*\":' | tr -d '\":' | paste -sd,"
-  assert_output "type,user,archetype,group,propensity,price_sensitivity,visit_rate,lift_percent,lift_fixed,drop,favorites,pref"
+  assert_output "type,user,archetype,group,propensity,price_sensitivity,visit_rate,lift_percent,lift_fixed,drop,wish_rate,favorites,pref"
   promo-synth events --world w.mpz --days 14 --campaigns 1 -o ev.mpz
   run -0 bash -c "promo-cat ev.mpz | head -1"
   assert_output "user,item,category,event,ts,session,price,quantity,discount,campaign,offer"
@@ -279,7 +279,7 @@ user 20"
   awk -F, -v end=$END -v users=5000 '
     {
       user = $1; item = $2; ev = $4; ts = $5; price = $7
-      behaviour = ev == "view" || ev == "cart" || ev == "purchase"
+      behaviour = ev == "view" || ev == "wish" || ev == "cart" || ev == "purchase"
       if (user == "" || ev == "" || ts == "" || (behaviour && item == "")) { print "missing_field"; next }
       if (!behaviour && ev != "treat" && ev != "control") { print "unknown_event"; next }
       if (behaviour && price + 0 <= 0) { print "bad_price"; next }
