@@ -86,16 +86,17 @@ df = df[~near].sort_values(["user", "ts"], kind="stable")
 u, ts = df.user.values, df.ts.values
 df["session"] = np.cumsum(np.concatenate(([True], (u[1:] != u[:-1]) | (np.diff(ts) > 1800))))
 df["value"] = np.where(df.event == "purchase", df.price * df.quantity.fillna(1), 0.0)
-for e in ("view", "cart", "purchase"):
+for e in ("view", "wish", "cart", "purchase"):
     df["n_" + e] = (df.event == e).astype("int64")
 df["day"] = df.ts // 86400
 f = df.groupby("user").agg(last=("ts", "max"), first=("ts", "min"), monetary=("value", "sum"), n_view=("n_view", "sum"),
-                           n_cart=("n_cart", "sum"), n_purchase=("n_purchase", "sum"), sessions=("session", "nunique"),
+                           n_wish=("n_wish", "sum"), n_cart=("n_cart", "sum"), n_purchase=("n_purchase", "sum"), sessions=("session", "nunique"),
                            days_active=("day", "nunique"))
 f["frequency"] = df[df.event == "purchase"].groupby("user").day.nunique().reindex(f.index, fill_value=0)
 f["recency_days"] = (until - f["last"]) / 86400
 f["tenure_days"] = (until - f["first"]) / 86400
 f["view_to_cart"] = (f.n_cart / f.n_view.where(f.n_view > 0)).fillna(0)
+f["view_to_wish"] = (f.n_wish / f.n_view.where(f.n_view > 0)).fillna(0)
 f["cart_to_purchase"] = (f.n_purchase / f.n_cart.where(f.n_cart > 0)).fillna(0)
 f.to_csv(out)
 print(len(df), int(f.sessions.sum()), len(f), f"{f.monetary.sum():.2f}")

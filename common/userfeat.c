@@ -10,7 +10,7 @@
 
 const char *const ft_feature_names[FT_NFIXED] = {
     "recency_days", "frequency", "monetary", "n_view", "n_wish", "n_cart", "n_purchase",
-    "view_to_cart", "cart_to_purchase", "sessions", "mean_session_length",
+    "view_to_cart", "view_to_wish", "cart_to_purchase", "sessions", "mean_session_length",
     "mean_session_minutes", "distinct_items", "distinct_categories", "top1_category_share",
     "top2_category_share", "top3_category_share", "discount_share", "mean_purchase_value",
     "purchase_rate_offer", "purchase_rate_no_offer", "n_offers", "days_active", "tenure_days",
@@ -302,6 +302,7 @@ bool ft_features(struct ft_user *u, int64_t t, const struct ft_params *p, double
     out[FT_N_CART] = (double)cnt[EV_CART];
     out[FT_N_PURCHASE] = (double)cnt[EV_PURCHASE];
     out[FT_VIEW_TO_CART] = cnt[EV_VIEW] ? (double)cnt[EV_CART] / (double)cnt[EV_VIEW] : 0;
+    out[FT_VIEW_TO_WISH] = cnt[EV_VIEW] ? (double)cnt[EV_WISH] / (double)cnt[EV_VIEW] : 0;
     out[FT_CART_TO_PURCHASE] = cnt[EV_CART] ? (double)cnt[EV_PURCHASE] / (double)cnt[EV_CART] : 0;
     out[FT_SESSIONS] = (double)nsess;
     out[FT_MEAN_SESSION_LENGTH] = nsess ? (double)with_session / (double)nsess : 0;
