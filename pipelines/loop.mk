@@ -34,6 +34,8 @@ T1 := $(call day,$(HISTORY_DAYS))
 cycle_start = $(call day,$(shell echo $$(( $(HISTORY_DAYS) + ($(1) - 1) * $(CYCLE_DAYS) ))))
 cycle_end = $(call day,$(shell echo $$(( $(HISTORY_DAYS) + $(1) * $(CYCLE_DAYS) ))))
 CYCLE_LIST := $(shell seq 1 $(CYCLES))
+# The offers' ids: the planner gets an uplift model of each.
+OFFER_IDS := $(shell tail -n +2 $(OFFERS) | cut -d, -f1)
 
 # ---- parameter files, written when make reads this file (so make -n is
 # exact) and only when their text changes (so their time says when).
@@ -41,11 +43,11 @@ define params
 $(shell mkdir -p $(P) && f=$(P)/$(1).txt && printf '%s\n' $(2) > $$f.new && \
   if cmp -s $$f.new $$f; then rm $$f.new; else mv $$f.new $$f; fi)
 endef
-$(call params,world,users=$(USERS) items=$(ITEMS) seed=$(WORLD_SEED))
+$(call params,world,users=$(USERS) items=$(ITEMS) seed=$(WORLD_SEED) wish=$(WISH_RATE) deal=$(DEAL_SIGNAL))
 $(call params,history,start=$(START) days=$(HISTORY_DAYS) campaigns=$(PAST_CAMPAIGNS) dirt=$(DIRT) seed=$(EVENTS_SEED) events=$(EVENTS))
 $(call params,clean,max_events_per_day=$(MAX_EVENTS_PER_DAY))
 $(call params,kmeans,k=$(K) fields=$(KMEANS_FIELDS))
-$(call params,uplift,trees=$(UPLIFT_TREES) depth=$(UPLIFT_DEPTH) min_leaf=$(UPLIFT_MIN_LEAF) opts=$(UPLIFT_OPTS))
+$(call params,uplift,fields=$(UPLIFT_FIELDS) trees=$(UPLIFT_TREES) depth=$(UPLIFT_DEPTH) min_leaf=$(UPLIFT_MIN_LEAF) opts=$(UPLIFT_OPTS))
 $(call params,intent,model=$(INTENT_MODEL) fields=$(INTENT_FIELDS) epochs=$(INTENT_EPOCHS))
 $(call params,cf,algo=$(CF_ALGO) factors=$(CF_FACTORS) recommend=$(RECOMMEND))
 $(call params,plan,budget=$(BUDGET) holdout=$(HOLDOUT) seed=$(PLAN_SEED) offers=$(OFFERS) cycle_days=$(CYCLE_DAYS))
@@ -64,7 +66,8 @@ $(OUT) $(addprefix $(OUT)/cycle,$(CYCLE_LIST)):
 
 # The hidden world: customers, items, responses to offers.
 $(OUT)/world.mpz: $(P)/world.txt $(BIN)/promo-synth | $(OUT)
-	$(BIN)/promo-synth world -q --users $(USERS) --items $(ITEMS) --seed $(WORLD_SEED) -o $@
+	$(BIN)/promo-synth world -q --users $(USERS) --items $(ITEMS) --wish-rate $(WISH_RATE) \
+	  --deal-signal $(DEAL_SIGNAL) --seed $(WORLD_SEED) -o $@
 
 # The world's items with price and margin, for measuring profit.
 $(OUT)/items.csv: $(OUT)/world.mpz $(BIN)/promo-cat
@@ -105,13 +108,13 @@ $$(C$(1))/users-train.mpz: $$(C$(1))/clean.mpz $(BIN)/promo-featurize $(P)/plan.
 	$(BIN)/promo-featurize -q --view users --asof $(call day,$(shell echo $$(( $(HISTORY_DAYS) + ($(1) - 2) * $(CYCLE_DAYS) )))) \
 	  --label-days $(CYCLE_DAYS) -o $$@ $$<
 # Every past campaign's members, features as of its start, and outcome;
-# a loop campaign's control arm cut to the held-out users its plan would
-# have sent an offer (examples.sh says why).
-$$(C$(1))/examples.mpz: $$(C$(1))/clean.mpz $(BIN)/promo-featurize $(BIN)/promo-import $(P)/plan.txt \
+# for each offer, the campaigns that sent it, cut and weighted so that its
+# treated and control rows are comparable (examples.sh says why).
+$$(C$(1))/examples.mpz: $$(C$(1))/clean.mpz $(BIN)/promo-featurize
+	$(BIN)/promo-featurize -q --view examples --asof $$(T$(1)) --campaign-days $(CYCLE_DAYS) -o $$@ $$<
+$$(C$(1))/examples-%.mpz: $$(C$(1))/examples.mpz $(BIN)/promo-cat $(BIN)/promo-import $(P)/plan.txt \
     $(LOOP_DIR)examples.sh $$(PLANS_BEFORE$(1))
-	$(BIN)/promo-featurize -q --view examples --asof $$(T$(1)) --campaign-days $(CYCLE_DAYS) -o $$@.all $$<
-	bash $(LOOP_DIR)examples.sh $(BIN) $(PAST_CAMPAIGNS) $$@.all $$(PLANS_BEFORE$(1)) > $$@.tmp
-	rm $$@.all
+	bash $(LOOP_DIR)examples.sh $(BIN) $(PAST_CAMPAIGNS) $$< $$* $$(PLANS_BEFORE$(1)) > $$@.tmp
 	mv $$@.tmp $$@
 $$(C$(1))/interactions.mpz: $$(C$(1))/clean.mpz $(BIN)/promo-featurize
 	$(BIN)/promo-featurize -q --view interactions --asof $$(T$(1)) --half-life 14 -o $$@ $$<
@@ -128,8 +131,9 @@ $$(C$(1))/segments.mpz: $$(C$(1))/kmeans.mpz ;
 $$(C$(1))/kmeans.mpz: $$(C$(1))/users.mpz $(P)/kmeans.txt $(BIN)/promo-kmeans
 	$(BIN)/promo-kmeans -q --fields $(KMEANS_FIELDS) -k $(K) --seed 1 \
 	  --profile $$(C$(1))/segments.mpz -o $$(C$(1))/kmeans.mpz $$<
-$$(C$(1))/uplift.mpz: $$(C$(1))/examples.mpz $(P)/uplift.txt $(BIN)/promo-dtree
-	$(BIN)/promo-dtree -q --treatment treatment --outcome converted --exclude user,campaign,revenue \
+$$(C$(1))/uplift-%.mpz: $$(C$(1))/examples-%.mpz $(P)/uplift.txt $(BIN)/promo-dtree
+	$(BIN)/promo-dtree -q --treatment treatment --outcome converted --weight weight \
+	  $(if $(UPLIFT_FIELDS),--fields $(UPLIFT_FIELDS),--exclude user,campaign,revenue) \
 	  --trees $(UPLIFT_TREES) --max-depth $(UPLIFT_DEPTH) --min-leaf $(UPLIFT_MIN_LEAF) $(UPLIFT_OPTS) --seed 1 -o $$@ $$<
 $$(C$(1))/intent.mpz: $$(C$(1))/users-train.mpz $(P)/intent.txt $(BIN)/promo-train-cnn
 	$(BIN)/promo-train-cnn -q --model logreg --numeric $(INTENT_FIELDS) --epochs $(INTENT_EPOCHS) \
@@ -138,11 +142,11 @@ $$(C$(1))/cf.mpz: $$(C$(1))/interactions.mpz $(P)/cf.txt $(BIN)/promo-train-cf
 	$(BIN)/promo-train-cf -q --algo $(CF_ALGO) --factors $(CF_FACTORS) --seed 1 -o $$@ $$<
 
 # Every user scored by every model.
-$$(C$(1))/scored.mpz: $$(C$(1))/users.mpz $$(C$(1))/kmeans.mpz $$(C$(1))/uplift.mpz \
+$$(C$(1))/scored.mpz: $$(C$(1))/users.mpz $$(C$(1))/kmeans.mpz $$(foreach o,$(OFFER_IDS),$$(C$(1))/uplift-$$(o).mpz) \
     $$(C$(1))/intent.mpz $$(C$(1))/cf.mpz $(BIN)/promo-score
 	$(BIN)/promo-score -q -m $$(C$(1))/kmeans.mpz --level 0 $$< \
 	  | $(BIN)/promo-score -q -m $$(C$(1))/intent.mpz --level 0 \
-	  | $(BIN)/promo-score -q -m $$(C$(1))/uplift.mpz --level 0 \
+	  $$(foreach o,$(OFFER_IDS),| $(BIN)/promo-score -q -m $$(C$(1))/uplift-$$(o).mpz --level 0) \
 	  | $(BIN)/promo-score -q -m $$(C$(1))/cf.mpz --recommend $(RECOMMEND) -o $$@
 
 # The campaign: who gets which offer under the budget, with a holdout.

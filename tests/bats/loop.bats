@@ -24,7 +24,7 @@ setup() { cd "$BATS_FILE_TMPDIR"; }
   assert_line --regexp '^cycle +sends +plan +random +oracle'
   assert_line --regexp '^1 +[0-9]+ +-?[0-9.]+ +-?[0-9.]+ +-?[0-9.]+ '
   run -0 grep -c '<svg' out/report.html
-  for f in world history cycle1/clean cycle1/users cycle1/kmeans cycle1/uplift cycle1/intent \
+  for f in world history cycle1/clean cycle1/users cycle1/kmeans cycle1/uplift-pct10 cycle1/intent \
            cycle1/cf cycle1/scored cycle1/plan cycle1/week-plan cycle1/summary; do
     [ -s "out/$f.mpz" ] || fail "out/$f.mpz missing"
   done
@@ -46,16 +46,22 @@ setup() { cd "$BATS_FILE_TMPDIR"; }
   assert_output ""
 }
 
-@test "examples.sh keeps past campaigns whole and a loop campaign's comparable controls" {
-  printf 'user,campaign,treatment,x,converted\n1,1,control,0.5,0\n2,1,pct10,0.1,1\n3,3,pct10,0.2,0\n4,3,control,0.3,1\n5,3,control,0.4,0\n6,4,control,0.6,0\n7,4,control,0.7,1\n8,4,pct20,0.8,1\n' > ex.csv
+@test "examples.sh: an offer's campaigns, comparable controls, arms weighted alike in each campaign" {
+  printf 'user,campaign,treatment,x,converted\n1,1,control,0.5,0\n2,1,pct10,0.1,1\n9,1,pct20,0.9,0\n10,1,control,0.2,1\n3,3,pct10,0.2,0\n4,3,control,0.3,1\n5,3,control,0.4,0\n6,4,control,0.6,0\n7,4,control,0.7,1\n8,4,pct20,0.8,1\n' > ex.csv
   promo-import -q --kind examples -o ex.mpz ex.csv
   printf 'user,offer,holdout\n3,pct10,false\n4,pct10,true\n5,,true\n' > p1.csv
   printf 'user,offer,holdout\n6,pct20,true\n7,,true\n8,pct20,false\n' > p2.csv
   promo-import -q --kind plan --types user=int,offer=string,holdout=bool -o p1.mpz p1.csv
   promo-import -q --kind plan --types user=int,offer=string,holdout=bool -o p2.mpz p2.csv
-  bash "$BATS_TEST_DIRNAME/../../pipelines/examples.sh" "$PROMO_BIN" 2 ex.mpz p1.mpz p2.mpz > cut.mpz
-  run -0 promo-cat --kind examples --fields user,campaign,treatment,x,converted cut.mpz
-  assert_output "$(printf 'user,campaign,treatment,x,converted\n1,1,control,0.5,0\n2,1,pct10,0.1,1\n3,3,pct10,0.2,0\n4,3,control,0.3,1\n6,4,control,0.6,0\n8,4,pct20,0.8,1')"
+  ex() { bash "$BATS_TEST_DIRNAME/../../pipelines/examples.sh" "$PROMO_BIN" 2 ex.mpz "$1" p1.mpz p2.mpz > "cut-$1.mpz"; }
+  # pct10: campaign 1 without its pct20 arm; campaign 3's held-out user 4 (its
+  # plan would have sent pct10) but not user 5 (nothing); campaign 4 sent no pct10.
+  ex pct10
+  run -0 promo-cat --kind examples --fields user,campaign,treatment,weight cut-pct10.mpz
+  assert_output "$(printf 'user,campaign,treatment,weight\n1,1,control,0.75\n2,1,pct10,1.5\n10,1,control,0.75\n3,3,pct10,1\n4,3,control,1')"
+  ex pct20
+  run -0 promo-cat --kind examples --fields user,campaign,treatment,weight cut-pct20.mpz
+  assert_output "$(printf 'user,campaign,treatment,weight\n1,1,control,0.75\n9,1,pct20,1.5\n10,1,control,0.75\n6,4,control,1\n8,4,pct20,1')"
 }
 
 @test "a k-means parameter reruns k-means and what depends on it, nothing else" {
@@ -68,9 +74,9 @@ setup() { cd "$BATS_FILE_TMPDIR"; }
   refute_line promo-train-cnn
   refute_line 'promo-synth events'
   refute_line 'promo-synth world'
-  for f in clean users uplift intent cf; do cp -p out/cycle1/$f.mpz $f.before; done
+  for f in clean users uplift-pct10 intent cf; do cp -p out/cycle1/$f.mpz $f.before; done
   loop K=6 > /dev/null 2>&1
-  for f in clean users uplift intent cf; do
+  for f in clean users uplift-pct10 intent cf; do
     [ out/cycle1/$f.mpz -ot $f.before ] || [ ! out/cycle1/$f.mpz -nt $f.before ] || fail "$f was rebuilt"
   done
   run -0 promo-cat --header out/cycle1/kmeans.mpz
