@@ -61,6 +61,10 @@ Try 'promo-synth --help' for more information."
   assert_equal "${stderr%%$'\n'*}" 'promo-synth: unknown command "planet" (expected world, events, respond or truth)'
   run -2 --separate-stderr promo-synth world --users 0
   assert_equal "${stderr%%$'\n'*}" 'promo-synth: --users: expected 1 to 100000000, got 0'
+  run -2 --separate-stderr promo-synth world --deal-signal -1
+  assert_equal "${stderr%%$'\n'*}" 'promo-synth: --deal-signal: expected 0 to 1000, got -1'
+  run -2 --separate-stderr promo-synth world --wish-rate 0.6
+  assert_equal "${stderr%%$'\n'*}" 'promo-synth: --wish-rate: expected 0 to 0.5, got 0.6'
   run -2 --separate-stderr promo-synth world --items 10 --categories 20
   assert_equal "${stderr%%$'\n'*}" 'promo-synth: --categories: expected at most --items (10), got 20'
   run -2 --separate-stderr promo-synth events
@@ -337,6 +341,40 @@ user 20"
     printf "%d users treated: persuadables +%d purchases, random +%d (no plan: %d)\n", n, p - e, r - e, e
     exit !(p - e > r - e && r - e >= 0) }'
   echo "# synth: $output" >&3
+}
+
+@test "wish lists: deal-prone users wish-list more, offers never change it, --deal-signal 0 hides it" {
+  # The world's rates: persuadables several times the others' (mean 0.02).
+  rates() {
+    promo-cat --where type=user --fields group,wish_rate --no-names "$1" | awk -F, '
+      { g = $1 == "persuadable"; s[g] += $2; n[g]++ }
+      END { printf "%.4f %.4f\n", s[1] / n[1], s[0] / n[0] }'
+  }
+  read -r p o <<< "$(rates "$F/big.mpz")"
+  echo "# synth: mean wish rate: persuadables $p, others $o" >&3
+  awk -v p="$p" -v o="$o" 'BEGIN { exit !(o > 0.018 && o < 0.022 && p > 2 * o) }' || fail "rates $p $o"
+  promo-synth world --users 20000 --seed 11 --deal-signal 0 -o flat.mpz
+  read -r p o <<< "$(rates flat.mpz)"
+  awk -v p="$p" -v o="$o" 'BEGIN { exit !(p / o > 0.95 && p / o < 1.05) }' || fail "deal-signal 0: $p $o"
+  # The log: wish events per view as the rates say (views-weighted).
+  run -0 awk -F, '
+    FNR == NR { if ($1 == "user") r[$2] = $3; next }
+    $2 == "view" { v++; e += r[$1] } $2 == "wish" { w++ }
+    END { printf "%d wishes, expected %.0f\n", w, e; exit !(w > 0 && (w - e) ^ 2 < 16 * e) }
+  ' <(promo-cat --fields type,user,wish_rate --no-names "$F/big.mpz") \
+    <(promo-cat --fields user,event --no-names "$F/big-clean.mpz")
+  echo "# synth: $output" >&3
+  # An offer to everyone changes purchases, never which items are wish-listed
+  # (their times move with the purchases before them, as views do).
+  awk -F, '$1 == "user" { print $2 ",pct20,false" }' "$F/big-users.csv" | plan_from_csv all.mpz
+  : | plan_from_csv none.mpz
+  for p in all none; do
+    promo-synth respond --world "$F/big.mpz" --plan $p.mpz --start 2024-01-29 --days 3 --campaign 3 -o $p-ev.mpz
+    promo-cat --where event=wish --fields user,item --no-names $p-ev.mpz | sort > $p-wish.csv
+  done
+  [ -s none-wish.csv ] || fail "no wish events"
+  run -0 cmp all-wish.csv none-wish.csv
+  run -1 cmp -s <(promo-cat --where event=purchase --no-names all-ev.mpz) <(promo-cat --where event=purchase --no-names none-ev.mpz)
 }
 
 @test "respond: treating do-not-disturb users lowers their purchases against holdout" {
