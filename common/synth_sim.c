@@ -68,6 +68,24 @@ static int64_t gap(struct rng *r, double lo, double mean)
     return (int64_t)(lo + rng_exponential(r, 1 / mean));
 }
 
+/* A view, wish, cart or purchase of the item, next in the user-day's order. */
+static struct ss_ev *push_behaviour(struct ss_buf *out, int64_t ts, int64_t session, uint32_t user,
+                                   uint32_t item, const struct sw_item *it, enum ss_type type,
+                                   uint8_t qty, uint32_t *seq)
+{
+    struct ss_ev *e = ss_push(out);
+    e->ts = ts;
+    e->session = session;
+    e->user = user;
+    e->item = item;
+    e->category = it->category;
+    e->price = it->price;
+    e->qty = qty;
+    e->type = (uint8_t)type;
+    e->seq = (*seq)++;
+    return e;
+}
+
 int ss_user_day(struct ss_sim *s, uint32_t user, int64_t unix_day, const struct ss_treat *t,
                 struct ss_buf *out)
 {
@@ -138,51 +156,17 @@ int ss_user_day(struct ss_sim *s, uint32_t user, int64_t unix_day, const struct 
             if (q > 99)
                 q = 99;
 
-            struct ss_ev *e = ss_push(out);
-            e->ts = ts;
-            e->session = session;
-            e->user = user;
-            e->item = item;
-            e->category = it->category;
-            e->price = it->price;
-            e->type = SS_VIEW;
-            e->seq = seq++;
+            push_behaviour(out, ts, session, user, item, it, SS_VIEW, 0, &seq);
             if (rng_uniform(&rw) < us->wish_rate) {
                 ts += gap(&rw, 2, 15);
-                e = ss_push(out);
-                e->ts = ts;
-                e->session = session;
-                e->user = user;
-                e->item = item;
-                e->category = it->category;
-                e->price = it->price;
-                e->type = SS_WISH;
-                e->seq = seq++;
+                push_behaviour(out, ts, session, user, item, it, SS_WISH, 0, &seq);
             }
             if (u_cart < pc) {
                 ts += g_cart;
-                e = ss_push(out);
-                e->ts = ts;
-                e->session = session;
-                e->user = user;
-                e->item = item;
-                e->category = it->category;
-                e->price = it->price;
-                e->qty = (uint8_t)q;
-                e->type = SS_CART;
-                e->seq = seq++;
+                push_behaviour(out, ts, session, user, item, it, SS_CART, (uint8_t)q, &seq);
                 if (u_buy < pb) {
                     ts += g_buy;
-                    e = ss_push(out);
-                    e->ts = ts;
-                    e->session = session;
-                    e->user = user;
-                    e->item = item;
-                    e->category = it->category;
-                    e->price = it->price;
-                    e->qty = (uint8_t)q;
-                    e->type = SS_PURCHASE;
-                    e->seq = seq++;
+                    struct ss_ev *e = push_behaviour(out, ts, session, user, item, it, SS_PURCHASE, (uint8_t)q, &seq);
                     purchases++;
                     if (o) {
                         double order = it->price * (double)q;
