@@ -1,0 +1,105 @@
+# Where the loop's profit is lost: each cycle's plans scored by their
+# expected profit from promo-synth truth (the oracle's own objective), next
+# to what the same planner (the loop's p_buy, order value, margin, budget
+# and holdout) earns when given (a) the true conversion uplifts and (b) a
+# model of the users view fitted to them.  (b) bounds any model of what the
+# shop can see; (a) bounds the planner's objective.  The peer here is
+# scikit-learn's gradient boosting, taught by the truth, not a rival tool.
+# LOOP_ARGS passes loop parameters (e.g. "DEAL_SIGNAL=4").
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+dir=$1
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=$(dirname "$(command -v promo-synth)")
+out=$dir/loop-ceiling
+have_py_module sklearn || { echo "bench: loop-ceiling needs $PEER_PY with scikit-learn" >&2; exit 1; }
+rm -rf "$out"
+mkdir -p "$out"
+make --no-print-directory -C "$root" -f pipelines/loop.mk BIN="$bin" OUT="$out" ${LOOP_ARGS:-} all \
+  > "$out.log" 2>&1 || { echo "bench: the loop failed; see $out.log" >&2; exit 1; }
+# The loop's parameters the planner needs: loop.conf, then LOOP_ARGS.
+for v in CYCLES BUDGET HOLDOUT PLAN_SEED OFFERS; do
+  val=$(awk -F' *= *' -v k=$v '$1 == k { x = $2 } END { print x }' "$root/pipelines/loop.conf")
+  for a in ${LOOP_ARGS:-}; do [[ $a == "$v="* ]] && val=${a#*=}; done
+  printf -v "$v" '%s' "$val"
+done
+case $OFFERS in /*) offers=$OFFERS ;; *) offers=$root/$OFFERS ;; esac
+
+# expected FILE_PLAN TRUTH: the sum of uplift_profit over a plan's sends.
+expected() {
+  awk -F, 'FNR == 1 { f++; next } f == 1 { t[$1 "," $2] = $3; next }
+    $2 != "" && $3 == "false" { s += t[$1 "," $2] } END { printf "%.1f", s }' \
+    <("$bin/promo-cat" --format csv --fields user,offer,uplift_profit "$2") \
+    <("$bin/promo-cat" --format csv --fields user,offer,holdout "$1")
+}
+share() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
+
+for c in $(seq 1 "$CYCLES"); do
+  d=$out/cycle$c
+  "$bin/promo-cat" --format csv "$d/truth.mpz" > "$d/truth.csv"
+  "$bin/promo-cat" --format csv "$d/users.mpz" > "$d/users.csv"
+  "$bin/promo-cat" --format csv --fields user,p_buy "$d/scored.mpz" > "$d/pbuy.csv"
+  # (a) the true uplifts; (b) a 2-fold cross-fitted model of them.
+  "$PEER_PY" - "$d" <<'EOF'
+import sys
+import numpy as np, pandas as pd
+from sklearn.ensemble import HistGradientBoostingRegressor
+d = sys.argv[1]
+truth = pd.read_csv(f"{d}/truth.csv")
+users = pd.read_csv(f"{d}/users.csv").set_index("user")
+users = users[users.index.isin(truth.user)]
+pbuy = pd.read_csv(f"{d}/pbuy.csv").set_index("user").p_buy
+up = truth.pivot(index="user", columns="offer", values="uplift_conversion").reindex(users.index)
+feats = [f for f in users.columns if not f.startswith("cat_")]
+X = users[feats].to_numpy()
+fold = np.random.RandomState(0).randint(0, 2, len(users))
+model = pd.DataFrame(index=users.index)
+for o in up.columns:
+    y = up[o].to_numpy()
+    pred = np.zeros(len(y))
+    for k in (0, 1):
+        m = HistGradientBoostingRegressor(max_iter=300, learning_rate=0.05, random_state=0)
+        pred[fold == k] = m.fit(X[fold != k], y[fold != k]).predict(X[fold == k])
+    model["uplift_" + o] = pred
+for name, frame in (("true", up.add_prefix("uplift_")), ("model", model)):
+    frame = frame.copy()
+    frame.insert(0, "p_buy", pbuy.reindex(frame.index))
+    frame.reset_index().to_csv(f"{d}/ceiling-{name}.csv", index=False)
+EOF
+  read -r aov margin < "$d/shop.txt"
+  for name in true model; do
+    "$bin/promo-import" -q --kind users "$d/ceiling-$name.csv" |
+      "$bin/promo-plan" -q --offers "$offers" --budget "$BUDGET" --holdout "$HOLDOUT" --aov "$aov" \
+        --margin "$margin" --seed "$PLAN_SEED$c" -o "$d/ceiling-$name.mpz"
+  done
+  for p in oracle plan random ceiling-true ceiling-model; do
+    echo "$c $p $(expected "$d/$p.mpz" "$d/truth.mpz")"
+  done
+done > "$out.table"
+
+row() {
+  printf '| %s |' "$2"
+  for c in $(seq 1 "$CYCLES"); do
+    v=$(awk -v c="$c" -v p="$1" '$1 == c && $2 == p { print $3 }' "$out.table")
+    o=$(awk -v c="$c" '$1 == c && $2 == "oracle" { print $3 }' "$out.table")
+    printf ' %s (%s) |' "$v" "$(share "$v" "$o")"
+  done
+  echo
+}
+echo "## The promotion loop: where the profit is lost"
+echo
+echo "\`make run\`'s loop (pipelines/loop.conf${LOOP_ARGS:+, $LOOP_ARGS}); each plan's expected"
+echo "profit from \`promo-synth truth\` (the sum of \`uplift_profit\` over its sends),"
+echo "as a share of the oracle's. The last two rows give the loop's planner the"
+echo "true conversion uplifts, then a 2-fold cross-fitted gradient boosting model"
+echo "(scikit-learn HistGradientBoostingRegressor, 300 iterations) of them on the"
+echo "users view's behaviour features: the most a model of what the shop can"
+echo "see would reach, were it taught by the truth instead of by campaigns."
+echo
+printf '| plan |'; for c in $(seq 1 "$CYCLES"); do printf ' cycle %d |' "$c"; done; echo
+printf '|---|'; for c in $(seq 1 "$CYCLES"); do printf -- '---:|'; done; echo
+row oracle "oracle (true increments of each user and offer)"
+row plan "the loop's plan (uplift forests from the campaigns)"
+row random "random targeting, same budget"
+row ceiling-true "the planner given the true conversion uplifts"
+row ceiling-model "the planner given a model of the users view fitted to the true uplifts"
