@@ -23,7 +23,8 @@ for v in CYCLES BUDGET HOLDOUT PLAN_SEED OFFERS; do
   for a in ${LOOP_ARGS:-}; do [[ $a == "$v="* ]] && val=${a#*=}; done
   printf -v "$v" '%s' "$val"
 done
-case $OFFERS in /*) offers=$OFFERS ;; *) offers=$root/$OFFERS ;; esac
+offers=${OFFERS//'$(LOOP_DIR)'/$root/pipelines/}
+case $offers in /*) ;; *) offers=$root/$offers ;; esac
 
 # expected FILE_PLAN TRUTH: the sum of uplift_profit over a plan's sends.
 expected() {

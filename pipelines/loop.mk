@@ -36,6 +36,7 @@ cycle_end = $(call day,$(shell echo $$(( $(HISTORY_DAYS) + $(1) * $(CYCLE_DAYS) 
 CYCLE_LIST := $(shell seq 1 $(CYCLES))
 # The offers' ids: the planner gets an uplift model of each.
 OFFER_IDS := $(shell tail -n +2 $(OFFERS) | cut -d, -f1)
+$(if $(OFFER_IDS),,$(error OFFERS=$(OFFERS): no offer ids read))
 
 # ---- parameter files, written when make reads this file (so make -n is
 # exact) and only when their text changes (so their time says when).

@@ -18,7 +18,8 @@
 # exactly the records of SHARDS=1 (the one-process run): sort both to
 # compare, as tests/bats/shards.bats does.  Models are trained once on the
 # concatenation (the reduce step), unless MODELS names a directory with
-# kmeans.mpz, intent.mpz, uplift.mpz and cf.mpz (e.g. a loop cycle's).
+# kmeans.mpz, intent.mpz, cf.mpz and uplift-OFFER.mpz for each offer of
+# OFFERS (e.g. a loop cycle's).
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DELETE_ON_ERROR:
@@ -28,6 +29,9 @@ MAKEFLAGS += --no-builtin-rules --no-builtin-variables
 
 LOOP_DIR := $(dir $(lastword $(MAKEFILE_LIST)))
 include $(LOOP_DIR)loop.conf
+# The offers' ids: an uplift forest of each.
+OFFER_IDS := $(shell tail -n +2 $(OFFERS) | cut -d, -f1)
+$(if $(OFFER_IDS),,$(error OFFERS=$(OFFERS): no offer ids read))
 
 BIN ?= $(CURDIR)/bin
 OUT ?= out/sharded
@@ -63,7 +67,7 @@ $(call params,shards,shards=$(SHARDS))
 $(call params,clean,max_events_per_day=$(MAX_EVENTS_PER_DAY) since=$(START) until=$(T) sessionize=$(SESSIONIZE))
 $(call params,featurize,asof=$(T) train_asof=$(TRAIN_T) cycle_days=$(CYCLE_DAYS))
 $(call params,kmeans,k=$(K) fields=$(KMEANS_FIELDS))
-$(call params,uplift,trees=$(UPLIFT_TREES) depth=$(UPLIFT_DEPTH) min_leaf=$(UPLIFT_MIN_LEAF) opts=$(UPLIFT_OPTS))
+$(call params,uplift,fields=$(UPLIFT_FIELDS) trees=$(UPLIFT_TREES) depth=$(UPLIFT_DEPTH) min_leaf=$(UPLIFT_MIN_LEAF) opts=$(UPLIFT_OPTS))
 $(call params,intent,model=$(INTENT_MODEL) fields=$(INTENT_FIELDS) epochs=$(INTENT_EPOCHS))
 $(call params,cf,algo=$(CF_ALGO) factors=$(CF_FACTORS) recommend=$(RECOMMEND))
 
@@ -129,11 +133,11 @@ $(S)/interactions: $(S)/clean $(P)/featurize.txt $(BIN)/promo-featurize
 	  --half-life 14 -o $@.tmp/part-{}.mpz $(S)/clean/part-{}.mpz)
 
 # Every user of the part scored by every model (one BLAS thread a job).
-MODEL_FILES := $(addprefix $(M)/,kmeans.mpz intent.mpz uplift.mpz cf.mpz)
+MODEL_FILES := $(addprefix $(M)/,kmeans.mpz intent.mpz $(OFFER_IDS:%=uplift-%.mpz) cf.mpz)
 $(S)/scored: $(S)/users $(MODEL_FILES) $(P)/cf.txt $(BIN)/promo-score
 	$(call each_part,'set -o pipefail; $(BIN)/promo-score -q --threads 1 -m $(M)/kmeans.mpz --level 0 $(S)/users/part-{}.mpz \
 	  | $(BIN)/promo-score -q --threads 1 -m $(M)/intent.mpz --level 0 \
-	  | $(BIN)/promo-score -q --threads 1 -m $(M)/uplift.mpz --level 0 \
+	  $(foreach o,$(OFFER_IDS),| $(BIN)/promo-score -q --threads 1 -m $(M)/uplift-$(o).mpz --level 0) \
 	  | $(BIN)/promo-score -q --threads 1 -m $(M)/cf.mpz --recommend $(RECOMMEND) -o $@.tmp/part-{}.mpz')
 
 # ---- the parts together ---------------------------------------------------------
@@ -160,8 +164,14 @@ $(OUT)/clean-report.mpz: $(S)/clean $(BIN)/promo-cat $(BIN)/promo-import $(LOOP_
 # The loop's models, trained once on the concatenated features.
 $(OUT)/models/kmeans.mpz: $(OUT)/users.mpz $(P)/kmeans.txt $(BIN)/promo-kmeans | $(OUT)/models
 	$(BIN)/promo-kmeans -q --fields $(KMEANS_FIELDS) -k $(K) --seed 1 -o $@ $<
-$(OUT)/models/uplift.mpz: $(OUT)/examples.mpz $(P)/uplift.txt $(BIN)/promo-dtree | $(OUT)/models
-	$(BIN)/promo-dtree -q --treatment treatment --outcome converted --exclude user,campaign,revenue \
+# An uplift forest per offer, on its campaigns' rows weighted as the loop
+# weighs them (examples.sh; no loop campaigns here).
+$(OUT)/models/examples-%.mpz: $(OUT)/examples.mpz $(LOOP_DIR)examples.sh $(BIN)/promo-import | $(OUT)/models
+	bash $(LOOP_DIR)examples.sh $(BIN) $(PAST_CAMPAIGNS) $< $* > $@.tmp
+	mv $@.tmp $@
+$(OUT)/models/uplift-%.mpz: $(OUT)/models/examples-%.mpz $(P)/uplift.txt $(BIN)/promo-dtree
+	$(BIN)/promo-dtree -q --treatment treatment --outcome converted --weight weight \
+	  $(if $(UPLIFT_FIELDS),--fields $(UPLIFT_FIELDS),--exclude user,campaign,revenue) \
 	  --trees $(UPLIFT_TREES) --max-depth $(UPLIFT_DEPTH) --min-leaf $(UPLIFT_MIN_LEAF) $(UPLIFT_OPTS) --seed 1 -o $@ $<
 $(OUT)/models/intent.mpz: $(OUT)/users-train.mpz $(P)/intent.txt $(BIN)/promo-train-cnn | $(OUT)/models
 	$(BIN)/promo-train-cnn -q --model logreg --numeric $(INTENT_FIELDS) --epochs $(INTENT_EPOCHS) \
