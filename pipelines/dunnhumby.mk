@@ -3,11 +3,7 @@
 # fit per product category; the report is docs/dunnhumby-ols.md.
 # Usage: make -f pipelines/dunnhumby.mk BIN=/abs/path/to/bin
 #        [DUNNHUMBY=/path/to/dunnhumby-breakfast-at-the-frat] [OUT=out/dunnhumby]
-SHELL := bash
-.SHELLFLAGS := -eu -o pipefail -c
-.DELETE_ON_ERROR:
-MAKEFLAGS += --no-builtin-rules
-.SUFFIXES:
+include $(dir $(lastword $(MAKEFILE_LIST)))make.mk
 
 BIN ?= $(CURDIR)/bin
 PROMO_DATASETS ?= $(CURDIR)/../shared/datasets

@@ -12,14 +12,10 @@
 # TIMING=FILE appends each recipe line's target and wall time to FILE
 # (bench/loop.sh sums them by stage).
 
-SHELL := bash
-.SHELLFLAGS := -eu -o pipefail -c
-.DELETE_ON_ERROR:
+include $(dir $(lastword $(MAKEFILE_LIST)))make.mk
 # Every file the loop writes is kept (none is an intermediate to delete),
 # so a rerun rebuilds only what changed.
 .SECONDARY:
-MAKEFLAGS += --no-builtin-rules --no-builtin-variables
-.SUFFIXES:
 
 LOOP_DIR := $(dir $(lastword $(MAKEFILE_LIST)))
 include $(LOOP_DIR)loop.conf

@@ -11,11 +11,7 @@
 #   make -f pipelines/movielens.mk [BIN=bin] [OUT=out/movielens] [QUICK=1]
 #
 # The data set is read from $(ML) (never copied into the repository).
-SHELL := bash
-.SHELLFLAGS := -eu -o pipefail -c
-.DELETE_ON_ERROR:
-MAKEFLAGS += --no-builtin-rules --no-builtin-variables
-.SUFFIXES:
+include $(dir $(lastword $(MAKEFILE_LIST)))make.mk
 
 BIN ?= bin
 DATASETS ?= $(or $(PROMO_DATASETS),$(abspath $(dir $(lastword $(MAKEFILE_LIST)))/../../shared/datasets))

@@ -5,11 +5,7 @@
 # Usage: make -f pipelines/nightly.mk BIN=/abs/bin [NEW_EVENTS=day.mpz] [NIGHT=out/nightly]
 # Without NEW_EVENTS the simulated shop lives one more day.  A cron line:
 #   15 2 * * * cd /srv/promoloop && make nightly NEW_EVENTS=/data/$(date +\%F).mpz
-SHELL := bash
-.SHELLFLAGS := -eu -o pipefail -c
-.DELETE_ON_ERROR:
-MAKEFLAGS += --no-builtin-rules --no-builtin-variables
-.SUFFIXES:
+include $(dir $(lastword $(MAKEFILE_LIST)))make.mk
 
 LOOP_DIR := $(dir $(lastword $(MAKEFILE_LIST)))
 include $(LOOP_DIR)loop.conf

@@ -4,13 +4,9 @@
 # The data sets are read where they are (see each folder's SOURCE.md),
 # never copied.  $(OUT)/report.txt shows each log's counts by reason and
 # the rows of each view; docs/clean.md walks through it.
-SHELL := bash
-.SHELLFLAGS := -eu -o pipefail -c
-.DELETE_ON_ERROR:
+include $(dir $(lastword $(MAKEFILE_LIST)))make.mk
 .SECONDARY:
 .SECONDEXPANSION:
-MAKEFLAGS += --no-builtin-rules
-.SUFFIXES:
 
 BIN ?= $(CURDIR)/bin
 DATASETS ?= $(if $(PROMO_DATASETS),$(PROMO_DATASETS),$(CURDIR)/../shared/datasets)

@@ -2,11 +2,7 @@
 # k-means segments and their profile (docs/retail-segments.md).
 # Usage: make -f pipelines/retail-segments.mk [BIN=/abs/bin] [OUT=out/retail]
 #        [RETAIL=/path/online_retail.csv.gz] [KMEANS_OPTS='-k 2..8 --pick elbow']
-SHELL := bash
-.SHELLFLAGS := -eu -o pipefail -c
-.DELETE_ON_ERROR:
-MAKEFLAGS += --no-builtin-rules
-.SUFFIXES:
+include $(dir $(lastword $(MAKEFILE_LIST)))make.mk
 
 HERE := $(dir $(lastword $(MAKEFILE_LIST)))
 ROOT := $(abspath $(HERE)..)

@@ -20,12 +20,8 @@
 # concatenation (the reduce step), unless MODELS names a directory with
 # kmeans.mpz, intent.mpz, cf.mpz and uplift-OFFER.mpz for each offer of
 # OFFERS (e.g. a loop cycle's).
-SHELL := bash
-.SHELLFLAGS := -eu -o pipefail -c
-.DELETE_ON_ERROR:
+include $(dir $(lastword $(MAKEFILE_LIST)))make.mk
 .SECONDARY:
-MAKEFLAGS += --no-builtin-rules --no-builtin-variables
-.SUFFIXES:
 
 LOOP_DIR := $(dir $(lastword $(MAKEFILE_LIST)))
 include $(LOOP_DIR)loop.conf
@@ -61,7 +57,7 @@ define params
 $(shell mkdir -p $(P) && f=$(P)/$(1).txt && printf '%s\n' $(2) > $$f.new && \
   if cmp -s $$f.new $$f; then rm $$f.new; else mv $$f.new $$f; fi)
 endef
-$(call params,world,users=$(USERS) items=$(ITEMS) seed=$(WORLD_SEED))
+$(call params,world,users=$(USERS) items=$(ITEMS) seed=$(WORLD_SEED) wish=$(WISH_RATE) deal=$(DEAL_SIGNAL))
 $(call params,history,start=$(START) days=$(HISTORY_DAYS) campaigns=$(PAST_CAMPAIGNS) dirt=$(DIRT) seed=$(EVENTS_SEED) events=$(EVENTS) csv=$(EVENTS_CSV) import=$(IMPORT_OPTS))
 $(call params,shards,shards=$(SHARDS))
 $(call params,clean,max_events_per_day=$(MAX_EVENTS_PER_DAY) since=$(START) until=$(T) sessionize=$(SESSIONIZE))
@@ -97,7 +93,8 @@ $(OUT) $(S) $(OUT)/models:
 
 # The simulated shop and its history, as in loop.mk (unless EVENTS or EVENTS_CSV).
 $(OUT)/world.mpz: $(P)/world.txt $(BIN)/promo-synth | $(OUT)
-	$(BIN)/promo-synth world -q --users $(USERS) --items $(ITEMS) --seed $(WORLD_SEED) -o $@
+	$(BIN)/promo-synth world -q --users $(USERS) --items $(ITEMS) --wish-rate $(WISH_RATE) \
+	  --deal-signal $(DEAL_SIGNAL) --seed $(WORLD_SEED) -o $@
 $(OUT)/history.mpz: $(P)/history.txt $(OUT)/world.mpz $(BIN)/promo-synth
 	$(BIN)/promo-synth events -q --world $(OUT)/world.mpz --start $(START) --days $(HISTORY_DAYS) \
 	  --campaigns $(PAST_CAMPAIGNS) --dirt $(DIRT) --seed $(EVENTS_SEED) -o $@

@@ -15,11 +15,7 @@
 # customers).
 #
 #   make -f pipelines/shop-cf.mk [BIN=bin] [OUT=out/shop-cf] [SMALL=1]
-SHELL := bash
-.SHELLFLAGS := -eu -o pipefail -c
-.DELETE_ON_ERROR:
-MAKEFLAGS += --no-builtin-rules --no-builtin-variables
-.SUFFIXES:
+include $(dir $(lastword $(MAKEFILE_LIST)))make.mk
 
 BIN ?= bin
 OUT ?= out/shop-cf

@@ -7,12 +7,8 @@
 #   make -f pipelines/shop-intent.mk BIN=$PWD/bin [OUT=out/shop-intent] [USERS=50000] [THREADS=1]
 # $(OUT)/report.txt has the three AUCs; docs/train-cnn.md reads the
 # training output.
-SHELL := bash
-.SHELLFLAGS := -eu -o pipefail -c
-.DELETE_ON_ERROR:
+include $(dir $(lastword $(MAKEFILE_LIST)))make.mk
 .SECONDARY:
-MAKEFLAGS += --no-builtin-rules
-.SUFFIXES:
 
 BIN ?= $(CURDIR)/bin
 OUT ?= out/shop-intent

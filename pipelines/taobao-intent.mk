@@ -8,12 +8,8 @@
 # The log is read where it is (TAOBAO, under DATASETS or PROMO_DATASETS),
 # never copied.  $(OUT)/report.txt has both AUCs; docs/train-cnn.md reads
 # the training output.
-SHELL := bash
-.SHELLFLAGS := -eu -o pipefail -c
-.DELETE_ON_ERROR:
+include $(dir $(lastword $(MAKEFILE_LIST)))make.mk
 .SECONDARY:
-MAKEFLAGS += --no-builtin-rules
-.SUFFIXES:
 
 BIN ?= $(CURDIR)/bin
 DATASETS ?= $(if $(PROMO_DATASETS),$(PROMO_DATASETS),$(CURDIR)/../shared/datasets)
