@@ -33,6 +33,7 @@ CYCLE_LIST := $(shell seq 1 $(CYCLES))
 # The offers' ids: the planner gets an uplift model of each.
 OFFER_IDS := $(shell tail -n +2 $(OFFERS) | cut -d, -f1)
 $(if $(OFFER_IDS),,$(error OFFERS=$(OFFERS): no offer ids read))
+OFFER_LIST := $(subst $(space),$(comma),$(strip $(OFFER_IDS)))
 
 # ---- parameter files, written when make reads this file (so make -n is
 # exact) and only when their text changes (so their time says when).
@@ -109,10 +110,9 @@ $$(C$(1))/users-train.mpz: $$(C$(1))/clean.mpz $(BIN)/promo-featurize $(P)/plan.
 # treated and control rows are comparable (examples.sh says why).
 $$(C$(1))/examples.mpz: $$(C$(1))/clean.mpz $(BIN)/promo-featurize
 	$(BIN)/promo-featurize -q --view examples --asof $$(T$(1)) --campaign-days $(CYCLE_DAYS) -o $$@ $$<
-$$(C$(1))/examples-%.mpz: $$(C$(1))/examples.mpz $(BIN)/promo-cat $(BIN)/promo-import $(P)/plan.txt \
-    $(LOOP_DIR)examples.sh $$(PLANS_BEFORE$(1))
-	bash $(LOOP_DIR)examples.sh $(BIN) $(PAST_CAMPAIGNS) $$< $$* $$(PLANS_BEFORE$(1)) > $$@.tmp
-	mv $$@.tmp $$@
+$$(foreach o,$(OFFER_IDS),$$(C$(1))/examples-$$(o).mpz) &: $$(C$(1))/examples.mpz $(BIN)/promo-cat \
+    $(BIN)/promo-import $(P)/plan.txt $(LOOP_DIR)examples.sh $$(PLANS_BEFORE$(1))
+	bash $(LOOP_DIR)examples.sh $(BIN) $(PAST_CAMPAIGNS) $$< $$(C$(1))/examples $(OFFER_LIST) $$(PLANS_BEFORE$(1))
 $$(C$(1))/interactions.mpz: $$(C$(1))/clean.mpz $(BIN)/promo-featurize
 	$(BIN)/promo-featurize -q --view interactions --asof $$(T$(1)) --half-life 14 -o $$@ $$<
 
@@ -224,8 +224,6 @@ $(OUT)/report.html: $(SUMMARIES) $(BIN)/promo-evaluate
 	  $(if $(EARLIER),--history $(subst $(space),$(comma),$(EARLIER))) \
 	  $(lastword $(SUMMARIES)) $(OUT)/cycle$(lastword $(CYCLE_LIST))/segments.mpz
 EARLIER := $(filter-out $(lastword $(SUMMARIES)),$(SUMMARIES))
-comma := ,
-space := $(subst ,, )
 
 # ---- timing (bench/loop.sh) -----------------------------------------------------
 # With TIMING=FILE every recipe line runs under pipelines/timing.sh, which

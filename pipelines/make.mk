@@ -8,3 +8,7 @@ SHELL := bash
 .DELETE_ON_ERROR:
 MAKEFLAGS += --no-builtin-rules --no-builtin-variables
 .SUFFIXES:
+
+# For lists: $(subst $(space),$(comma),a b) is a,b.
+comma := ,
+space := $(subst ,, )

@@ -163,9 +163,10 @@ $(OUT)/models/kmeans.mpz: $(OUT)/users.mpz $(P)/kmeans.txt $(BIN)/promo-kmeans |
 	$(BIN)/promo-kmeans -q --fields $(KMEANS_FIELDS) -k $(K) --seed 1 -o $@ $<
 # An uplift forest per offer, on its campaigns' rows weighted as the loop
 # weighs them (examples.sh; no loop campaigns here).
-$(OUT)/models/examples-%.mpz: $(OUT)/examples.mpz $(LOOP_DIR)examples.sh $(BIN)/promo-import | $(OUT)/models
-	bash $(LOOP_DIR)examples.sh $(BIN) $(PAST_CAMPAIGNS) $< $* > $@.tmp
-	mv $@.tmp $@
+$(OFFER_IDS:%=$(OUT)/models/examples-%.mpz) &: $(OUT)/examples.mpz $(LOOP_DIR)examples.sh \
+    $(BIN)/promo-cat $(BIN)/promo-import | $(OUT)/models
+	bash $(LOOP_DIR)examples.sh $(BIN) $(PAST_CAMPAIGNS) $< $(OUT)/models/examples \
+	  $(subst $(space),$(comma),$(strip $(OFFER_IDS)))
 $(OUT)/models/uplift-%.mpz: $(OUT)/models/examples-%.mpz $(P)/uplift.txt $(BIN)/promo-dtree
 	$(BIN)/promo-dtree -q --treatment treatment --outcome converted --weight weight \
 	  $(if $(UPLIFT_FIELDS),--fields $(UPLIFT_FIELDS),--exclude user,campaign,revenue) \

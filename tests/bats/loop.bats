@@ -53,15 +53,20 @@ setup() { cd "$BATS_FILE_TMPDIR"; }
   printf 'user,offer,holdout\n6,pct20,true\n7,,true\n8,pct20,false\n' > p2.csv
   promo-import -q --kind plan --types user=int,offer=string,holdout=bool -o p1.mpz p1.csv
   promo-import -q --kind plan --types user=int,offer=string,holdout=bool -o p2.mpz p2.csv
-  ex() { bash "$BATS_TEST_DIRNAME/../../pipelines/examples.sh" "$PROMO_BIN" 2 ex.mpz "$1" p1.mpz p2.mpz > "cut-$1.mpz"; }
+  bash "$BATS_TEST_DIRNAME/../../pipelines/examples.sh" "$PROMO_BIN" 2 ex.mpz cut pct10,pct20 p1.mpz p2.mpz
   # pct10: campaign 1 without its pct20 arm; campaign 3's held-out user 4 (its
   # plan would have sent pct10) but not user 5 (nothing); campaign 4 sent no pct10.
-  ex pct10
   run -0 promo-cat --kind examples --fields user,campaign,treatment,weight cut-pct10.mpz
   assert_output "$(printf 'user,campaign,treatment,weight\n1,1,control,0.75\n2,1,pct10,1.5\n10,1,control,0.75\n3,3,pct10,1\n4,3,control,1')"
-  ex pct20
   run -0 promo-cat --kind examples --fields user,campaign,treatment,weight cut-pct20.mpz
   assert_output "$(printf 'user,campaign,treatment,weight\n1,1,control,0.75\n9,1,pct20,1.5\n10,1,control,0.75\n6,4,control,1\n8,4,pct20,1')"
+  # A failure leaves no set: a plan that is not a stream.
+  rm cut-*.mpz
+  echo 'not a stream' > bad.mpz
+  run -1 bash "$BATS_TEST_DIRNAME/../../pipelines/examples.sh" "$PROMO_BIN" 2 ex.mpz cut pct10,pct20 p1.mpz bad.mpz
+  assert_output --partial "promo-cat: bad.mpz"
+  run -0 bash -c 'ls cut-* 2> /dev/null | wc -l'
+  assert_output 0
 }
 
 @test "a k-means parameter reruns k-means and what depends on it, nothing else" {
