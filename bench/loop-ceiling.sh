@@ -26,10 +26,9 @@ done
 offers=${OFFERS//'$(LOOP_DIR)'/$root/pipelines/}
 case $offers in /*) ;; *) offers=$root/$offers ;; esac
 
-# expected FILE_PLAN TRUTH: the sum of uplift_profit over a plan's sends.
+# expected PLAN TRUTH: the sum of uplift_profit over a plan's sends.
 expected() {
-  awk -F, 'FNR == 1 { f++; next } f == 1 { t[$1 "," $2] = $3; next }
-    $2 != "" && $3 == "false" { s += t[$1 "," $2] } END { printf "%.1f", s }' \
+  awk -F, -f "$root/pipelines/expected.awk" \
     <("$bin/promo-cat" --format csv --fields user,offer,uplift_profit "$2") \
     <("$bin/promo-cat" --format csv --fields user,offer,holdout "$1")
 }
@@ -74,7 +73,7 @@ EOF
         --margin "$margin" --seed "$PLAN_SEED$c" -o "$d/ceiling-$name.mpz"
   done
   for p in oracle plan random ceiling-true ceiling-model; do
-    echo "$c $p $(expected "$d/$p.mpz" "$d/truth.mpz")"
+    printf "%s %s %.1f\n" "$c" "$p" "$(expected "$d/$p.mpz" "$d/truth.mpz")"
   done
 done > "$out.table"
 

@@ -204,7 +204,7 @@ $$(C$(1))/intent-eval.mpz: $$(C$(1))/log.mpz $$(C$(1))/week-plan.mpz $$(C$(1))/i
 
 # The cycle's figures in one metrics stream.
 $$(C$(1))/summary.mpz: $$(foreach p,plan random oracle,$$(C$(1))/effect-$$(p).mpz $$(C$(1))/exact-$$(p).csv) \
-    $$(C$(1))/intent-eval.mpz $$(C$(1))/segments.mpz $(LOOP_DIR)summary.sh
+    $$(C$(1))/intent-eval.mpz $$(C$(1))/segments.mpz $$(C$(1))/truth.mpz $(LOOP_DIR)summary.sh $(LOOP_DIR)expected.awk
 	bash $(LOOP_DIR)summary.sh $(BIN) $(1) $$(C$(1)) > $$@.tmp
 	mv $$@.tmp $$@
 endef

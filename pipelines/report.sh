@@ -7,20 +7,24 @@ bin=$1 out=$2 cycles=$3
 echo "promoloop: $cycles campaign cycles on the simulated shop"
 echo
 echo "Incremental profit of each campaign (exact: against the same week without"
-echo "offers; holdout: the plan's treated users against its held-out users, 95% interval)."
+echo "offers; holdout: the plan's treated users against its held-out users, 95% interval;"
+echo "expected: the plan's and the oracle's expected profit from the shop's truth)."
 echo
-printf '%-6s %8s %10s %10s %10s %8s %26s %7s\n' cycle sends plan random oracle "plan/or" "plan (holdout estimate)" "AUC"
+printf '%-6s %8s %10s %10s %10s %8s %26s %7s %10s %10s %8s\n' cycle sends plan random oracle "plan/or" "plan (holdout estimate)" "AUC" \
+  "expected" "oracle" "plan/or"
 for c in $(seq 1 "$cycles"); do
   "$bin/promo-cat" --fields task,metric,group,value,lo,hi --no-names "$out/cycle$c/summary.mpz" |
     awk -F, -v c="$c" '
       $2 == "incr_profit" { ex[$3] = $4 }
+      $2 == "incr_profit_expected" { ey[$3] = $4 }
       $2 == "sends" && $3 == "plan" { sends = $4 }
       $2 == "incr_profit_holdout" && $3 == "plan" { h = $4; lo = $5; hi = $6 }
       $1 == "intent" && $2 == "auc" { auc = $4 }
       END {
         ratio = (ex["oracle"] > 0) ? sprintf("%.0f%%", 100 * ex["plan"] / ex["oracle"]) : "n/a"
-        printf "%-6s %8d %10.2f %10.2f %10.2f %8s %10.2f [%6.1f, %6.1f] %7.3f\n",
-          c, sends, ex["plan"], ex["random"], ex["oracle"], ratio, h, lo, hi, auc
+        eratio = (ey["oracle"] > 0) ? sprintf("%.0f%%", 100 * ey["plan"] / ey["oracle"]) : "n/a"
+        printf "%-6s %8d %10.2f %10.2f %10.2f %8s %10.2f [%6.1f, %6.1f] %7.3f %10.2f %10.2f %8s\n",
+          c, sends, ex["plan"], ex["random"], ex["oracle"], ratio, h, lo, hi, auc, ey["plan"], ey["oracle"], eratio
       }'
 done
 echo

@@ -16,6 +16,11 @@ bin=$1 cycle=$2 dir=$3
     echo "loop,incr_profit,$p,$profit,,,$sends"
     echo "loop,incr_purchases,$p,$buys,,,$sends"
     echo "loop,sends,$p,$sends,,,"
+    # Expected, from the simulated shop's truth (the oracle's own objective).
+    expected=$(awk -F, -f "$(dirname "$0")/expected.awk" \
+      <("$bin/promo-cat" --format csv --fields user,offer,uplift_profit "$dir/truth.mpz") \
+      <("$bin/promo-cat" --format csv --fields user,offer,holdout "$dir/$p.mpz"))
+    echo "loop,incr_profit_expected,$p,$expected,,,$sends"
   done
   "$bin/promo-cat" --fields metric,value,n --no-names "$dir/intent-eval.mpz" |
     awk -F, '$1 == "auc" || $1 == "log_loss" { printf "intent,%s,,%s,,,%s\n", $1, $2, $3 }'

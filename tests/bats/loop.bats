@@ -69,6 +69,15 @@ setup() { cd "$BATS_FILE_TMPDIR"; }
   assert_output 0
 }
 
+@test "expected.awk: a plan's expected profit sums the truth over its sends, not its holdout" {
+  printf 'user,offer,uplift_profit\n1,pct10,0.5\n1,pct20,-1\n2,pct10,2\n3,pct10,4\n4,pct20,-0.25\n' > truth.csv
+  printf 'user,offer,holdout\n1,pct20,false\n2,pct10,false\n3,pct10,true\n4,,false\n5,pct10,false\n' > plan.csv
+  run -0 awk -F, -f "$BATS_TEST_DIRNAME/../../pipelines/expected.awk" truth.csv plan.csv
+  assert_output 1.0000
+  run -0 grep -E '^1 ' out/report.txt
+  [ "$(echo "$output" | awk '{ print NF }')" -eq 14 ] || fail "no expected columns: $output"
+}
+
 @test "a k-means parameter reruns k-means and what depends on it, nothing else" {
   run -0 would_run K=6
   assert_line promo-kmeans
