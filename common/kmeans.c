@@ -578,20 +578,6 @@ double km_assign(int *label, double *dist, const double *x, const double *xnorm,
  * a decision are gathered and added in rank order (dist_sum_ordered_f64),
  * so every rank takes the same decision; one rank is the plain fit. */
 
-/* The ranks' first global row numbers: lo[P + 1] (malloc'd). */
-static size_t *rank_rows(size_t n)
-{
-    int P = dist_size();
-    int64_t *c = xcalloc((size_t)P, sizeof *c);
-    c[dist_rank()] = (int64_t)n;
-    dist_sum_i64(c, (size_t)P);
-    size_t *lo = xcalloc((size_t)P + 1, sizeof *lo);
-    for (int r = 0; r < P; r++)
-        lo[r + 1] = lo[r] + (size_t)c[r];
-    free(c);
-    return lo;
-}
-
 /* Global row g into out[d] and its norm into *norm on every rank: the
  * rank holding it broadcasts it. */
 static void fetch_row(double *out, double *norm, const double *x, const double *xnorm, int d,
@@ -842,7 +828,7 @@ void km_seed_plusplus(double *cent, const double *x, const double *xnorm, size_t
     size_t idx[trials];
     int order[trials];
     int P = dist_size();
-    size_t *lo = rank_rows(n);
+    size_t *lo = dist_offsets(n);
     double *tot = xcalloc((size_t)P * trials, sizeof *tot);   /* [P][trials] */
 
     size_t first = rng_below(&r, lo[P]);
@@ -995,44 +981,23 @@ void km_data_release(struct km_data *dt)
     memset(dt, 0, sizeof *dt);
 }
 
-/* Give each empty cluster the row farthest from its centroid (ties: the
- * first row), taken from a cluster that keeps at least one row. */
+/* Give each empty cluster the row farthest from its centroid, taken from a
+ * cluster that keeps at least one row: the farthest of all ranks' rows,
+ * the first in global order among equals (sums and counts are the global
+ * ones).  One rank is the plain case: its farthest row, the first among
+ * equals. */
 static void reseed_empty(double *sums, double *counts, int *label, double *dist,
                          const double *x, size_t n, int d, int k)
 {
-    for (int c = 0; c < k; c++) {
-        if (counts[c] > 0)
-            continue;
-        size_t far = n;
-        for (size_t i = 0; i < n; i++)
-            if (counts[label[i]] > 1 && (far == n || dist[i] > dist[far]))
-                far = i;
-        if (far == n)
-            return;   /* fewer distinct rows than clusters */
-        int old = label[far];
-        const double *xi = x + far * d;
-        for (int j = 0; j < d; j++) {
-            sums[(size_t)old * d + j] -= xi[j];
-            sums[(size_t)c * d + j] = xi[j];
-        }
-        counts[old] -= 1;
-        counts[c] = 1;
-        label[far] = c;
-        dist[far] = 0;
-    }
-}
-
-/* reseed_empty over the ranks (sums and counts are the global ones): the
- * farthest row of all, the first in global order among equals. */
-static void reseed_empty_ranks(double *sums, double *counts, int *label, double *dist,
-                               const double *x, size_t n, int d, int k)
-{
     int P = dist_size(), me = dist_rank();
-    double *best = xreallocarray(NULL, (size_t)P, sizeof *best);
-    double *row = xreallocarray(NULL, (size_t)d + 1, sizeof *row);
+    double *best = NULL, *row = NULL;
     for (int c = 0; c < k; c++) {
         if (counts[c] > 0)
             continue;
+        if (!best) {
+            best = xreallocarray(NULL, (size_t)P, sizeof *best);
+            row = xreallocarray(NULL, (size_t)d + 1, sizeof *row);
+        }
         size_t far = n;
         for (size_t i = 0; i < n; i++)
             if (counts[label[i]] > 1 && (far == n || dist[i] > dist[far]))
@@ -1044,7 +1009,7 @@ static void reseed_empty_ranks(double *sums, double *counts, int *label, double 
             if (best[r] >= 0 && (owner < 0 || best[r] > best[owner]))
                 owner = r;
         if (owner < 0)
-            return;   /* fewer distinct rows than clusters */
+            break;   /* fewer distinct rows than clusters */
         if (owner == me) {
             memcpy(row, x + far * d, (size_t)d * sizeof *row);
             row[d] = label[far];
@@ -1105,10 +1070,7 @@ static double lloyd(double *cent, int k, struct km_data *dt, int max_iter, doubl
         combine_ranks(sums, counts, k, d, &inertia, NULL);
     int it = 0;
     while (it < max_iter) {
-        if (ranks)
-            reseed_empty_ranks(sums, counts, dt->label, dt->dist, dt->x, n, d, k);
-        else
-            reseed_empty(sums, counts, dt->label, dt->dist, dt->x, n, d, k);
+        reseed_empty(sums, counts, dt->label, dt->dist, dt->x, n, d, k);
         double shift = 0;
         for (int c = 0; c < k; c++) {
             if (counts[c] == 0)
