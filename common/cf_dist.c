@@ -80,13 +80,9 @@ void cf_data_merge_ranks(struct cf_data *d)
     if (P == 1)
         return;
     uint32_t *ru = merge_ids(&d->users), *ri = merge_ids(&d->items);
-    int64_t *cnt = xcalloc((size_t)P + 1, sizeof *cnt);
-    cnt[me] = (int64_t)d->nt;
-    cnt[P] = (int64_t)d->records;
-    dist_sum_i64(cnt, (size_t)P + 1);
-    size_t *lo = xcalloc((size_t)P + 1, sizeof *lo);
-    for (int r = 0; r < P; r++)
-        lo[r + 1] = lo[r] + (size_t)cnt[r];
+    size_t *lo = dist_offsets(d->nt);
+    int64_t records = (int64_t)d->records;
+    dist_sum_i64(&records, 1);
     size_t nt = lo[P];
     if (nt >= (size_t)UINT32_MAX * 4)
         die("more than %llu interactions over all ranks", (unsigned long long)UINT32_MAX * 4);
@@ -108,9 +104,8 @@ void cf_data_merge_ranks(struct cf_data *d)
     d->ti = ti;
     d->tv = tv;
     d->nt = d->capt = nt;
-    d->records = (uint64_t)cnt[P];
+    d->records = (uint64_t)records;
     free(lo);
-    free(cnt);
     free(ri);
     free(ru);
 }

@@ -115,16 +115,16 @@ static double epoch_lr(const struct cnn_fit_opts *o, int e)
  * by the step's total rows (the gradient of one batch of up to P B rows),
  * and every rank applies the same Adam step.  The epoch has as many steps
  * as the rank with the most rows needs; a rank out of rows adds nothing.
- * counts[P] are the ranks' training rows. */
+ * lo[P + 1] are the ranks' first global training rows (dist_offsets). */
 static double train_epoch(const struct cnn_learner *L, const struct cnn_data *d, uint32_t *order,
                           size_t n, const struct cnn_fit_opts *o, struct cnn_batchbuf *bb,
-                          float *prob, float lr, int e, int *step, const size_t *counts)
+                          float *prob, float lr, int e, int *step, const size_t *lo)
 {
     int P = dist_size();
     size_t B = (size_t)o->batch, nsteps = 0;
     for (int r = 0; r < P; r++)
-        if ((counts[r] + B - 1) / B > nsteps)
-            nsteps = (counts[r] + B - 1) / B;
+        if ((lo[r + 1] - lo[r] + B - 1) / B > nsteps)
+            nsteps = (lo[r + 1] - lo[r] + B - 1) / B;
     struct rng base, shuffle, drop;
     rng_init(&base, o->seed);
     rng_split(&shuffle, &base, STREAM_SHUFFLE + (uint64_t)e + STREAM_RANK(dist_rank()));
@@ -144,8 +144,10 @@ static double train_epoch(const struct cnn_learner *L, const struct cnn_data *d,
         }
         if (P > 1) {
             size_t total = 0;
-            for (int r = 0; r < P; r++)
-                total += s >= counts[r] ? 0 : counts[r] - s < B ? counts[r] - s : B;
+            for (int r = 0; r < P; r++) {
+                size_t nr = lo[r + 1] - lo[r];
+                total += s >= nr ? 0 : nr - s < B ? nr - s : B;
+            }
             for (size_t i = 0; i < L->nparams; i++)
                 L->grads[i] *= (float)nb;
             dist_sum_f32(L->grads, L->nparams);
@@ -166,20 +168,6 @@ static double train_epoch(const struct cnn_learner *L, const struct cnn_data *d,
     return loss;
 }
 
-/* Every rank's count, in rank order, on every rank. */
-static size_t *rank_counts(size_t n)
-{
-    int P = dist_size();
-    int64_t *c = xcalloc((size_t)P, sizeof *c);
-    c[dist_rank()] = (int64_t)n;
-    dist_sum_i64(c, (size_t)P);
-    size_t *out = xcalloc((size_t)P + 1, sizeof *out);
-    for (int r = 0; r < P; r++)
-        out[r] = (size_t)c[r];
-    free(c);
-    return out;
-}
-
 void cnn_fit(struct cnn_fit_result *res, const struct cnn_learner *L, const struct cnn_data *train,
              const uint32_t *tidx, size_t ntrain, const struct cnn_data *valid,
              const uint32_t *vidx, size_t nvalid, const struct cnn_fit_opts *o)
@@ -189,13 +177,8 @@ void cnn_fit(struct cnn_fit_result *res, const struct cnn_learner *L, const stru
      * validation scores are gathered so that every rank computes the same
      * AUC and takes the same early-stopping decisions. */
     int P = dist_size();
-    size_t *tcount = rank_counts(ntrain), *vcount = rank_counts(nvalid);
-    size_t *vlo = xcalloc((size_t)P + 1, sizeof *vlo);
-    for (int r = 0; r < P; r++)
-        vlo[r + 1] = vlo[r] + vcount[r];
-    size_t gtrain = 0, gvalid = vlo[P];
-    for (int r = 0; r < P; r++)
-        gtrain += tcount[r];
+    size_t *tlo = dist_offsets(ntrain), *vlo = dist_offsets(nvalid);
+    size_t gtrain = tlo[P], gvalid = vlo[P];
     CHECK(o->epochs >= 1 && o->batch >= 1 && ntrain >= 1 && gvalid >= 1);
     memset(res, 0, sizeof *res);
     res->hist = xcalloc((size_t)o->epochs, sizeof *res->hist);
@@ -230,7 +213,7 @@ void cnn_fit(struct cnn_fit_result *res, const struct cnn_learner *L, const stru
         h->lr = epoch_lr(o, e);
         double t0 = now();
         double tl = train_epoch(L, train, order, ntrain, o, &bb, prob, (float)h->lr, e, &step,
-                                tcount);
+                                tlo);
         double t1 = now();
         double vl = cnn_predict(vprob + mine, L, valid, vidx, nvalid, o->batch);
         double sums[2] = {tl, vl};
@@ -270,8 +253,7 @@ void cnn_fit(struct cnn_fit_result *res, const struct cnn_learner *L, const stru
     free(order);
     free(vlab);
     free(vlo);
-    free(vcount);
-    free(tcount);
+    free(tlo);
 }
 
 /* ---- the training summary of a model record ---------------------------------- */

@@ -28,6 +28,18 @@ void dist_range(size_t n, int r, int P, size_t *lo, size_t *hi)
 
 void dist_block(size_t n, size_t *lo, size_t *hi) { dist_range(n, rank_, size_, lo, hi); }
 
+size_t *dist_offsets(size_t n)
+{
+    int64_t *c = xcalloc((size_t)size_, sizeof *c);
+    c[rank_] = (int64_t)n;
+    dist_sum_i64(c, (size_t)size_);
+    size_t *lo = xcalloc((size_t)size_ + 1, sizeof *lo);
+    for (int r = 0; r < size_; r++)
+        lo[r + 1] = lo[r] + (size_t)c[r];
+    free(c);
+    return lo;
+}
+
 const char *const *dist_inputs(const char *const *paths, int npaths, int *n)
 {
     if (size_ == 1) {

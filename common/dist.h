@@ -37,6 +37,9 @@ void dist_max_i64(int64_t *v, size_t n);
  * short vectors, whose sums steer decisions).  all, when not NULL, gets
  * every rank's vector: all[r][n]. */
 void dist_sum_ordered_f64(double *v, size_t n, double *all);
+/* Each rank holding n items (its own n): the ranks' first global indexes
+ * in rank order, lo[dist_size() + 1] (malloc'd), lo[size] the total. */
+size_t *dist_offsets(size_t n);
 /* Rank root's bytes into every rank's buf. */
 void dist_bcast(void *buf, size_t bytes, int root);
 void dist_barrier(void);

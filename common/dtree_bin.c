@@ -125,21 +125,10 @@ static inline uint8_t bin_of(const double *edges, size_t ne, double x)
 /* Every rank's rows n: their total, and this rank's first row's number. */
 static void global_rows(size_t n, size_t *gn, size_t *glo)
 {
-    *gn = n;
-    *glo = 0;
-    int P = dist_size();
-    if (P == 1)
-        return;
-    int64_t *c = xcalloc((size_t)P, sizeof *c);
-    c[dist_rank()] = (int64_t)n;
-    dist_sum_i64(c, (size_t)P);
-    *gn = 0;
-    for (int r = 0; r < P; r++) {
-        if (r == dist_rank())
-            *glo = *gn;
-        *gn += (size_t)c[r];
-    }
-    free(c);
+    size_t *lo = dist_offsets(n);
+    *gn = lo[dist_size()];
+    *glo = lo[dist_rank()];
+    free(lo);
 }
 
 /* Strings s[0..n) as (u32 length, bytes) records, gathered over the ranks

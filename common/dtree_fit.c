@@ -1151,17 +1151,10 @@ void dt_fit(struct dt_model *m, const struct dt_data *d, const uint32_t *rows, s
         /* the honest half and a held-out share draw per local row: the
          * program refuses them under several ranks */
         CHECK(!p->honest && !d->exact && nrows == d->n);
-        int P = dist_size();
-        int64_t *cnt = xcalloc((size_t)P, sizeof *cnt);
-        cnt[dist_rank()] = (int64_t)nrows;
-        dist_sum_i64(cnt, (size_t)P);
-        jb.gn = 0;
-        for (int r = 0; r < P; r++) {
-            if (r == dist_rank())
-                jb.glo = jb.gn;
-            jb.gn += (size_t)cnt[r];
-        }
-        free(cnt);
+        size_t *lo = dist_offsets(nrows);
+        jb.gn = lo[dist_size()];
+        jb.glo = lo[dist_rank()];
+        free(lo);
     }
     jb.imp = xcalloc(m->ntree * d->nfeat + 1, sizeof *jb.imp);
     pthread_mutex_init(&jb.lock, NULL);
