@@ -59,6 +59,19 @@ if [ ! -x "$mpibin/promo-train-cnn" ] || [ ! -x "$mpibin/promo-train-cf" ] || ! 
 fi
 mpi2() { echo "mpirun --allow-run-as-root --oversubscribe -np 2 $mpibin/$1"; }
 
+# two_parts DIR KIND SEED N PROG: DIR/p1.mpz and DIR/p2.mpz of kind KIND,
+# N/2 rows each from the awk program PROG (its variables n and seed, the
+# seeds SEED + 1 and SEED + 2), made once.
+two_parts() {
+  local out=$1 kind=$2 seed=$3 n=$4 prog=$5 p
+  [ -s "$out/p2.mpz" ] && return
+  for p in 1 2; do
+    awk -v n=$((n / 2)) -v seed=$((seed + p)) "$prog" > "$out/p$p.csv"
+    promo-import -q --kind "$kind" -o "$out/p$p.mpz" "$out/p$p.csv"
+    rm -f "$out/p$p.csv"
+  done
+}
+
 # ALS: interactions of users in 20 taste clusters over ITEMS items (awk,
 # fixed seed), the lines shuffled so that a user's records are in both files.
 CF_USERS=${BENCH_SCALE_CF_USERS:-20000}
@@ -121,16 +134,10 @@ fi
 KM_N=${BENCH_SCALE_KM_N:-400000}
 kmdir=$dir/km-$KM_N
 mkdir -p "$kmdir"
-if [ ! -s "$kmdir/p2.mpz" ]; then
-  for p in 1 2; do
-    awk -v n=$((KM_N / 2)) -v seed=$((20 + p)) 'BEGIN { srand(seed); print "a,b,c,d,e,f";
-      for (i = 0; i < n; i++) { c = int(rand() * 8);
-        printf "%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n", c + rand(), (c % 3) + rand(), (c % 2) * 2 + rand(),
-          rand() * 3, (c * 7 % 5) + rand(), rand() } }' > "$kmdir/p$p.csv"
-    promo-import -q --kind points -o "$kmdir/p$p.mpz" "$kmdir/p$p.csv"
-    rm -f "$kmdir/p$p.csv"
-  done
-fi
+two_parts "$kmdir" points 20 "$KM_N" 'BEGIN { srand(seed); print "a,b,c,d,e,f";
+  for (i = 0; i < n; i++) { c = int(rand() * 8);
+    printf "%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n", c + rand(), (c % 3) + rand(), (c % 2) * 2 + rand(),
+      rand() * 3, (c * 7 % 5) + rand(), rand() } }'
 km="-q --fields a,b,c,d,e,f -k 8 --threads 1"
 k1=$(wall "promo-kmeans $km -o $kmdir/one.mpz $kmdir/p1.mpz $kmdir/p2.mpz")
 k2=$(wall "$(mpi2 promo-kmeans) $km -o $kmdir/two.mpz $kmdir/p1.mpz $kmdir/p2.mpz")
@@ -144,17 +151,10 @@ ksame=$(promo-cat --format jsonl --fields sizes,iterations "$kmdir/one.mpz")
 DT_N=${BENCH_SCALE_DT_N:-2000000}
 dtdir=$dir/dt-$DT_N
 mkdir -p "$dtdir"
-if [ ! -s "$dtdir/p2.mpz" ]; then
-  for p in 1 2; do
-    awk -v n=$((DT_N / 2)) -v seed=$((30 + p)) 'BEGIN { srand(seed); print "a,b,c,d,e,f,g,y";
-      for (i = 0; i < n; i++) { a = rand(); b = rand() * 10; c = rand(); g = int(rand() * 40);
-        s = 2 * a + (b > 6) - 1.5 * c + (g % 5 == 0) - 0.8 + rand() - rand();
-        printf "%.4f,%.3f,%.4f,%.4f,%d,%.4f,L%d,%d\n", a, b, c, rand(), int(rand() * 9), rand(), g, (s > 0) } }' \
-      > "$dtdir/p$p.csv"
-    promo-import -q --kind examples -o "$dtdir/p$p.mpz" "$dtdir/p$p.csv"
-    rm -f "$dtdir/p$p.csv"
-  done
-fi
+two_parts "$dtdir" examples 30 "$DT_N" 'BEGIN { srand(seed); print "a,b,c,d,e,f,g,y";
+  for (i = 0; i < n; i++) { a = rand(); b = rand() * 10; c = rand(); g = int(rand() * 40);
+    s = 2 * a + (b > 6) - 1.5 * c + (g % 5 == 0) - 0.8 + rand() - rand();
+    printf "%.4f,%.3f,%.4f,%.4f,%d,%.4f,L%d,%d\n", a, b, c, rand(), int(rand() * 9), rand(), g, (s > 0) } }'
 dt="-q --label y --threads 1"
 d1=$(wall "promo-dtree $dt --max-depth 10 -o $dtdir/one.mpz $dtdir/p1.mpz $dtdir/p2.mpz")
 d2=$(wall "$(mpi2 promo-dtree) $dt --max-depth 10 -o $dtdir/two.mpz $dtdir/p1.mpz $dtdir/p2.mpz")
