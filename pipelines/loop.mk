@@ -35,12 +35,7 @@ OFFER_IDS := $(shell tail -n +2 $(OFFERS) | cut -d, -f1)
 $(if $(OFFER_IDS),,$(error OFFERS=$(OFFERS): no offer ids read))
 OFFER_LIST := $(subst $(space),$(comma),$(strip $(OFFER_IDS)))
 
-# ---- parameter files, written when make reads this file (so make -n is
-# exact) and only when their text changes (so their time says when).
-define params
-$(shell mkdir -p $(P) && f=$(P)/$(1).txt && printf '%s\n' $(2) > $$f.new && \
-  if cmp -s $$f.new $$f; then rm $$f.new; else mv $$f.new $$f; fi)
-endef
+# ---- parameter files (params: pipelines/make.mk), one per stage
 $(call params,world,users=$(USERS) items=$(ITEMS) seed=$(WORLD_SEED) wish=$(WISH_RATE) deal=$(DEAL_SIGNAL))
 $(call params,history,start=$(START) days=$(HISTORY_DAYS) campaigns=$(PAST_CAMPAIGNS) dirt=$(DIRT) seed=$(EVENTS_SEED) events=$(EVENTS))
 $(call params,clean,max_events_per_day=$(MAX_EVENTS_PER_DAY))

@@ -12,3 +12,12 @@ MAKEFLAGS += --no-builtin-rules --no-builtin-variables
 # For lists: $(subst $(space),$(comma),a b) is a,b.
 comma := ,
 space := $(subst ,, )
+
+# $(call params,NAME,WORDS): a stage's parameter file, $(P)/NAME.txt, with
+# one word a line.  Written when make reads the makefile (so make -n is
+# exact) and replaced only when its text changes, so its time says when the
+# stage's parameters last changed and a target can depend on it.
+define params
+$(shell mkdir -p $(P) && f=$(P)/$(1).txt && printf '%s\n' $(2) > $$f.new && \
+  if cmp -s $$f.new $$f; then rm $$f.new; else mv $$f.new $$f; fi)
+endef

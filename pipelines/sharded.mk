@@ -52,11 +52,7 @@ day = $(shell date -u -d '$(START) + $(1) days' +%F)
 T := $(call day,$(HISTORY_DAYS))
 TRAIN_T := $(call day,$(shell echo $$(( $(HISTORY_DAYS) - $(CYCLE_DAYS) ))))
 
-# Parameter files, rewritten only when their text changes (as in loop.mk).
-define params
-$(shell mkdir -p $(P) && f=$(P)/$(1).txt && printf '%s\n' $(2) > $$f.new && \
-  if cmp -s $$f.new $$f; then rm $$f.new; else mv $$f.new $$f; fi)
-endef
+# Parameter files, one per stage (params: pipelines/make.mk).
 $(call params,world,users=$(USERS) items=$(ITEMS) seed=$(WORLD_SEED) wish=$(WISH_RATE) deal=$(DEAL_SIGNAL))
 $(call params,history,start=$(START) days=$(HISTORY_DAYS) campaigns=$(PAST_CAMPAIGNS) dirt=$(DIRT) seed=$(EVENTS_SEED) events=$(EVENTS) csv=$(EVENTS_CSV) import=$(IMPORT_OPTS))
 $(call params,shards,shards=$(SHARDS))
