@@ -5,18 +5,16 @@
 # model of the users view fitted to them.  (b) bounds any model of what the
 # shop can see; (a) bounds the planner's objective.  The peer here is
 # scikit-learn's gradient boosting, taught by the truth, not a rival tool.
+# It does so for several simulated shops (SEEDS, default "1 2 3": the
+# world's and the behaviour's seed), since one shop's figures are one draw.
 # LOOP_ARGS passes loop parameters (e.g. "DEAL_SIGNAL=4").
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 dir=$1
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$(dirname "$(command -v promo-synth)")
-out=$dir/loop-ceiling
+SEEDS=${SEEDS:-1 2 3}
 have_py_module sklearn || { echo "bench: loop-ceiling needs $PEER_PY with scikit-learn" >&2; exit 1; }
-rm -rf "$out"
-mkdir -p "$out"
-make --no-print-directory -C "$root" -f pipelines/loop.mk BIN="$bin" OUT="$out" ${LOOP_ARGS:-} all \
-  > "$out.log" 2>&1 || { echo "bench: the loop failed; see $out.log" >&2; exit 1; }
 # The loop's parameters the planner needs: loop.conf, then LOOP_ARGS.
 for v in CYCLES BUDGET HOLDOUT PLAN_SEED OFFERS; do
   val=$(awk -F' *= *' -v k=$v '$1 == k { x = $2 } END { print x }' "$root/pipelines/loop.conf")
@@ -34,13 +32,22 @@ expected() {
 }
 share() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 
-for c in $(seq 1 "$CYCLES"); do
-  d=$out/cycle$c
-  "$bin/promo-cat" --format csv "$d/truth.mpz" > "$d/truth.csv"
-  "$bin/promo-cat" --format csv "$d/users.mpz" > "$d/users.csv"
-  "$bin/promo-cat" --format csv --fields user,p_buy "$d/scored.mpz" > "$d/pbuy.csv"
-  # (a) the true uplifts; (b) a 2-fold cross-fitted model of them.
-  "$PEER_PY" - "$d" <<'EOF'
+# measure SEED: run the loop on that shop and print "SEED CYCLE PLAN PROFIT"
+# for each cycle and each plan.
+measure() {
+  local seed=$1 out=$dir/loop-ceiling-$1 c d name p
+  rm -rf "$out"
+  mkdir -p "$out"
+  make --no-print-directory -C "$root" -f pipelines/loop.mk BIN="$bin" OUT="$out" \
+    WORLD_SEED="$seed" EVENTS_SEED="$seed" ${LOOP_ARGS:-} all \
+    > "$out.log" 2>&1 || { echo "bench: the loop failed; see $out.log" >&2; exit 1; }
+  for c in $(seq 1 "$CYCLES"); do
+    d=$out/cycle$c
+    "$bin/promo-cat" --format csv "$d/truth.mpz" > "$d/truth.csv"
+    "$bin/promo-cat" --format csv "$d/users.mpz" > "$d/users.csv"
+    "$bin/promo-cat" --format csv --fields user,p_buy "$d/scored.mpz" > "$d/pbuy.csv"
+    # (a) the true uplifts; (b) a 2-fold cross-fitted model of them.
+    "$PEER_PY" - "$d" <<'EOF'
 import sys
 import numpy as np, pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
@@ -66,22 +73,27 @@ for name, frame in (("true", up.add_prefix("uplift_")), ("model", model)):
     frame.insert(0, "p_buy", pbuy.reindex(frame.index))
     frame.reset_index().to_csv(f"{d}/ceiling-{name}.csv", index=False)
 EOF
-  read -r aov margin < "$d/shop.txt"
-  for name in true model; do
-    "$bin/promo-import" -q --kind users "$d/ceiling-$name.csv" |
-      "$bin/promo-plan" -q --offers "$offers" --budget "$BUDGET" --holdout "$HOLDOUT" --aov "$aov" \
-        --margin "$margin" --seed "$PLAN_SEED$c" -o "$d/ceiling-$name.mpz"
+    read -r aov margin < "$d/shop.txt"
+    for name in true model; do
+      "$bin/promo-import" -q --kind users "$d/ceiling-$name.csv" |
+        "$bin/promo-plan" -q --offers "$offers" --budget "$BUDGET" --holdout "$HOLDOUT" --aov "$aov" \
+          --margin "$margin" --seed "$PLAN_SEED$c" -o "$d/ceiling-$name.mpz"
+    done
+    for p in oracle plan random ceiling-true ceiling-model; do
+      printf "%s %s %s %.1f\n" "$seed" "$c" "$p" "$(expected "$d/$p.mpz" "$d/truth.mpz")"
+    done
   done
-  for p in oracle plan random ceiling-true ceiling-model; do
-    printf "%s %s %.1f\n" "$c" "$p" "$(expected "$d/$p.mpz" "$d/truth.mpz")"
-  done
-done > "$out.table"
+}
+table=$dir/loop-ceiling.table
+for seed in $SEEDS; do measure "$seed"; done > "$table"
 
+# row SEED PLAN TEXT: the plan's expected profit per cycle, and its share
+# of the oracle's.
 row() {
-  printf '| %s |' "$2"
+  printf '| %s | %s |' "$1" "$3"
   for c in $(seq 1 "$CYCLES"); do
-    v=$(awk -v c="$c" -v p="$1" '$1 == c && $2 == p { print $3 }' "$out.table")
-    o=$(awk -v c="$c" '$1 == c && $2 == "oracle" { print $3 }' "$out.table")
+    v=$(awk -v s="$1" -v c="$c" -v p="$2" '$1 == s && $2 == c && $3 == p { print $4 }' "$table")
+    o=$(awk -v s="$1" -v c="$c" '$1 == s && $2 == c && $3 == "oracle" { print $4 }' "$table")
     printf ' %s (%s) |' "$v" "$(share "$v" "$o")"
   done
   echo
@@ -95,11 +107,15 @@ echo "true conversion uplifts, then a 2-fold cross-fitted gradient boosting mode
 echo "(scikit-learn HistGradientBoostingRegressor, 300 iterations) of them on the"
 echo "users view's behaviour features: the most a model of what the shop can"
 echo "see would reach, were it taught by the truth instead of by campaigns."
+echo "Shop 1 is \`make run\`'s; the others are the same settings with another"
+echo "seed (WORLD_SEED and EVENTS_SEED)."
 echo
-printf '| plan |'; for c in $(seq 1 "$CYCLES"); do printf ' cycle %d |' "$c"; done; echo
-printf '|---|'; for c in $(seq 1 "$CYCLES"); do printf -- '---:|'; done; echo
-row oracle "oracle (true increments of each user and offer)"
-row plan "the loop's plan (uplift forests from the campaigns)"
-row random "random targeting, same budget"
-row ceiling-true "the planner given the true conversion uplifts"
-row ceiling-model "the planner given a model of the users view fitted to the true uplifts"
+printf '| shop (seed) | plan |'; for c in $(seq 1 "$CYCLES"); do printf ' cycle %d |' "$c"; done; echo
+printf '|---|---|'; for c in $(seq 1 "$CYCLES"); do printf -- '---:|'; done; echo
+for seed in $SEEDS; do
+  row "$seed" oracle "oracle (true increments of each user and offer)"
+  row "$seed" plan "the loop's plan (uplift forests from the campaigns)"
+  row "$seed" random "random targeting, same budget"
+  row "$seed" ceiling-true "the planner given the true conversion uplifts"
+  row "$seed" ceiling-model "the planner given a model of the users view fitted to the true uplifts"
+done
