@@ -209,6 +209,18 @@ static void opt_offers(ws *w, const struct sw_offers *offers)
 
 /* ---- world ---------------------------------------------------------------- */
 
+/* The header options of an events stream that say which world and which
+ * days [start, end) it covers (events and respond). */
+static void opt_window(ws *out, const sw_world *w, int64_t start, int days)
+{
+    ws_opt_int(out, "world_seed", (int64_t)w->seed);
+    ws_opt_int(out, "users", w->nusers);
+    ws_opt_int(out, "items", w->nitems);
+    ws_opt_int(out, "start", start);
+    ws_opt_int(out, "days", days);
+    ws_opt_int(out, "end", start + (int64_t)days * SS_DAY);
+}
+
 static int cmd_world(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -458,12 +470,7 @@ static int cmd_events(int argc, char **argv)
 
     struct writer wr = {.offers = &offers};
     wr.out = ws_open(cli.out, cli.level);
-    ws_opt_int(wr.out, "world_seed", (int64_t)w->seed);
-    ws_opt_int(wr.out, "users", w->nusers);
-    ws_opt_int(wr.out, "items", w->nitems);
-    ws_opt_int(wr.out, "start", start);
-    ws_opt_int(wr.out, "days", days);
-    ws_opt_int(wr.out, "end", end);
+    opt_window(wr.out, w, start, days);
     ws_opt_int(wr.out, "campaigns", ncamp);
     ws_opt_int(wr.out, "campaign_days", window);
     opt_offers(wr.out, &offers);
@@ -617,12 +624,7 @@ static int cmd_respond(int argc, char **argv)
     int64_t day0 = start / SS_DAY;
     struct writer wr = {.offers = &offers};
     wr.out = ws_open(cli.out, cli.level);
-    ws_opt_int(wr.out, "world_seed", (int64_t)w->seed);
-    ws_opt_int(wr.out, "users", w->nusers);
-    ws_opt_int(wr.out, "items", w->nitems);
-    ws_opt_int(wr.out, "start", start);
-    ws_opt_int(wr.out, "days", days);
-    ws_opt_int(wr.out, "end", start + (int64_t)days * SS_DAY);
+    opt_window(wr.out, w, start, days);
     ws_opt_int(wr.out, "campaign", campaign);
     ws_opt_int(wr.out, "treated", ntreat);
     ws_opt_int(wr.out, "holdout", nhold);
