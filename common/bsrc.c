@@ -271,7 +271,10 @@ static uint32_t le32(const unsigned char *p)
 }
 
 /* At a member boundary: the length of a gzip member whose header says it
- * (FEXTRA with the subfield "PL"), or 0. */
+ * (FEXTRA with the subfield "PL"), or 0.  The length is read whole into
+ * memory, so a larger claim than our writer makes (a damaged or foreign
+ * file) is not trusted: that member streams through zlib, which needs no
+ * more memory for it and says what is wrong with it. */
 static size_t member_length(bsrc *bs)
 {
     if (fill_to(bs, 20) < 0)
@@ -282,7 +285,7 @@ static size_t member_length(bsrc *bs)
         p[15] != 0)
         return 0;
     size_t n = le32(p + 16);
-    return n >= 28 ? n : 0;
+    return n >= 28 && n <= MAX_ISIZE ? n : 0;
 }
 
 static void slot_room(struct slot *s, size_t n)

@@ -47,6 +47,18 @@ check_case() {
   done
 }
 
+@test "a gzip member claiming a huge length is streamed, not read whole (under a 300 MB limit)" {
+  limit="ulimit -v 300000;"
+  [ "${PROMO_SANITIZE:-}" = 1 ] && limit="export ASAN_OPTIONS=max_allocation_size_mb=300:allocator_may_return_null=1;"
+  promo-import -q --kind events -o good.mpz "$TESTS_DIR/../data/sample-events.csv"
+  # The first member's "PL" field (docs/FORMAT.md, bytes 16-19) says 4 GiB.
+  cp good.mpz huge.mpz
+  printf '\xf0\xff\xff\xff' | dd of=huge.mpz bs=1 seek=16 conv=notrunc status=none
+  run -0 --separate-stderr bash -c "$limit promo-cat --format csv huge.mpz"
+  assert_equal "$stderr" ""
+  assert_equal "$output" "$(promo-cat --format csv good.mpz)"
+}
+
 @test "the bad inputs also fail the same way on stdin" {
   run -1 --separate-stderr bash -c "promo-cat < '$TESTS_DIR/bad/truncated-gzip.mpz'"
   assert_equal "$stderr" "promo-cat: stdin: record 3: truncated gzip stream"
