@@ -14,7 +14,7 @@ OUT ?= out/dunnhumby
 # missing (no price or base price, so no depth) are skipped and counted.
 OLS_OPTIONS := --y units --x depth,display,feature --by category --skip-missing
 
-.PHONY: all FORCE
+.PHONY: all
 all: $(OUT)/report.md
 	@echo "dunnhumby: report written to $<"
 
@@ -41,13 +41,12 @@ $(OUT)/sales.mpz: $(OUT)/sales.csv $(BIN)/promo-import
 
 # The fit's parameters, rewritten only when they change, so an edit reruns
 # the fit and the report and nothing else.
-$(OUT)/ols.params: FORCE | $(OUT)
-	@echo '$(OLS_OPTIONS)' > $@.tmp
-	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+P := $(OUT)/params
+$(call params,ols,$(OLS_OPTIONS))
 
 # The least-squares fits: a metrics stream with every coefficient.
-$(OUT)/ols.mpz: $(OUT)/sales.mpz $(OUT)/ols.params $(BIN)/promo-evaluate
-	$(BIN)/promo-evaluate -q --task ols $$(cat $(OUT)/ols.params) -o $@ $<
+$(OUT)/ols.mpz: $(OUT)/sales.mpz $(P)/ols.txt $(BIN)/promo-evaluate
+	$(BIN)/promo-evaluate -q --task ols $(OLS_OPTIONS) -o $@ $<
 
 # The report: what was fitted, and the table of coefficients and intervals.
 $(OUT)/report.md: $(OUT)/ols.mpz $(BIN)/promo-evaluate

@@ -43,21 +43,17 @@ OPTS_mf := --algo mf --rating rating
 MF_OPTS := --algo mf --rating rating
 IMPORT := $(BIN)/promo-import -q --kind ratings --format tsv --no-header --columns user,item,rating,ts
 
-.PHONY: all doc FORCE
+.PHONY: all doc
 .SECONDARY:
 all: $(OUT)/table.md
 
-# 0. Parameters: a file per stage that changes only when its options do,
-#    so an option edit retrains that stage and what follows, nothing else.
-$(OUT)/params/%.opts: FORCE | $(OUT)/params
-	echo '$(OPTS_$*) --seed $(SEED)' > $@.tmp
-	if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
-$(OUT)/params/mf-folds.opts: FORCE | $(OUT)/params
-	echo '$(MF_OPTS) --seed $(SEED)' > $@.tmp
-	if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
-$(OUT)/params/split.opts: FORCE | $(OUT)/params
-	echo 'seed=$(SEED) train=0.75' > $@.tmp
-	if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+# 0. Parameters: a file per stage, $(P)/NAME.txt, that changes only when
+#    its options do (params: pipelines/make.mk), so an option edit retrains
+#    that stage and what follows, nothing else.
+P := $(OUT)/params
+$(foreach a,$(ALGOS),$(call params,$(a),$(OPTS_$(a)) --seed $(SEED)))
+$(call params,mf-folds,$(MF_OPTS) --seed $(SEED))
+$(call params,split,seed=$(SEED) train=0.75)
 
 # 1. The ratings, as record streams (u.data and the official folds).
 $(OUT)/ratings.mpz: $(ML)/u.data $(BIN)/promo-import | $(OUT)
@@ -68,8 +64,8 @@ $(OUT)/u%.test.mpz: $(ML)/u%.test.gz $(BIN)/promo-import | $(OUT)
 	$(IMPORT) -o $@.tmp $< && mv $@.tmp $@
 
 # 2. Explicit: mf on each fold, its predictions scored against the ratings.
-$(OUT)/fold/u%.model: $(OUT)/u%.base.mpz $(OUT)/params/mf-folds.opts $(BIN)/promo-train-cf | $(OUT)/fold
-	$(BIN)/promo-train-cf -q $$(cat $(OUT)/params/mf-folds.opts) -o $@.tmp $< && mv $@.tmp $@
+$(OUT)/fold/u%.model: $(OUT)/u%.base.mpz $(P)/mf-folds.txt $(BIN)/promo-train-cf | $(OUT)/fold
+	$(BIN)/promo-train-cf -q $(MF_OPTS) --seed $(SEED) -o $@.tmp $< && mv $@.tmp $@
 $(OUT)/fold/u%.metrics.mpz: $(OUT)/fold/u%.model $(OUT)/u%.test.mpz $(BIN)/promo-score $(BIN)/promo-evaluate
 	$(BIN)/promo-score -m $< $(OUT)/u$*.test.mpz \
 	  | $(BIN)/promo-evaluate -q --task regress --label rating --score score -o $@.tmp
@@ -86,7 +82,7 @@ $(OUT)/rmse.tsv: $(FOLDS:%=$(OUT)/fold/u%.metrics.mpz) $(BIN)/promo-cat
 # 3. Top-N split: each (user, item) gets a key from a seeded integer hash
 #    (quadratic steps modulo the prime 2^26 - 5, exact in awk's doubles);
 #    each user's ratings sorted by key, the first round(0.75 n) train.
-$(OUT)/split/train.tsv: $(OUT)/ratings.mpz $(OUT)/params/split.opts $(BIN)/promo-cat | $(OUT)/split
+$(OUT)/split/train.tsv: $(OUT)/ratings.mpz $(P)/split.txt $(BIN)/promo-cat | $(OUT)/split
 	$(BIN)/promo-cat --format tsv --no-names --fields user,item,rating $< \
 	  | awk -F'\t' -v seed=$(SEED) 'function q(h, x) { return (h * h + x) % 67108859 } \
 	      { print $$1 "\t" q(q(q(q(q(seed + 12345, $$1), $$2), 7), 11), 13) "\t" $$2 "\t" $$3 }' \
@@ -115,8 +111,8 @@ $(OUT)/items.mpz: $(ML)/u.item $(ML)/u.genre $(BIN)/promo-import | $(OUT)
 	mv $@.tmp $@
 
 # 5. Each algorithm: train on the split, rank for every user, measure.
-$(OUT)/topn/%.model: $(OUT)/split/train.mpz $(OUT)/params/%.opts $(OUT)/items.mpz $(BIN)/promo-train-cf | $(OUT)/topn
-	$(BIN)/promo-train-cf -q $$(cat $(OUT)/params/$*.opts) -o $@.tmp $< && mv $@.tmp $@
+$(OUT)/topn/%.model: $(OUT)/split/train.mpz $(P)/%.txt $(OUT)/items.mpz $(BIN)/promo-train-cf | $(OUT)/topn
+	$(BIN)/promo-train-cf -q $(OPTS_$*) --seed $(SEED) -o $@.tmp $< && mv $@.tmp $@
 $(OUT)/topn/%.recs.mpz: $(OUT)/topn/%.model $(OUT)/split/users.mpz $(BIN)/promo-score
 	$(BIN)/promo-score -m $< --recommend 10 -o $@.tmp $(OUT)/split/users.mpz && mv $@.tmp $@
 $(OUT)/topn/%.metrics.mpz: $(OUT)/topn/%.recs.mpz $(OUT)/split/test.mpz $(BIN)/promo-evaluate
@@ -128,7 +124,7 @@ $(OUT)/table.md: $(ALGOS:%=$(OUT)/topn/%.metrics.mpz) $(OUT)/rmse.tsv $(BIN)/pro
 	  echo "|---|---|---:|---:|---:|---:|---:|"; \
 	  for a in $(ALGOS); do \
 	    $(BIN)/promo-cat --format tsv --no-names --fields metric,value $(OUT)/topn/$$a.metrics.mpz \
-	      | awk -F'\t' -v a=$$a -v o="$$(sed 's/ --items [^ ]* / --items items.mpz /' $(OUT)/params/$$a.opts)" \
+	      | awk -F'\t' -v a=$$a -v o="$$(paste -sd' ' $(P)/$$a.txt | sed 's/ --items [^ ]* / --items items.mpz /')" \
 	          '{ v[$$1] = $$2 } END { printf "| %s | `%s` | %.4f | %.4f | %.4f | %.4f | %+.3f |\n", \
 	             a, o, v["ndcg@10"], v["precision@10"], v["recall@10"], v["map@10"], v["ndcg@10"] - 0.475 }'; \
 	  done; \
@@ -147,5 +143,5 @@ doc: $(OUT)/table.md
 	  /<!-- movielens:end -->/ { skip = 0 } !skip' $(DOC) > $(DOC).tmp
 	mv $(DOC).tmp $(DOC)
 
-$(OUT) $(OUT)/params $(OUT)/fold $(OUT)/split $(OUT)/topn:
+$(OUT) $(OUT)/fold $(OUT)/split $(OUT)/topn:
 	mkdir -p $@

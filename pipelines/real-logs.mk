@@ -46,38 +46,39 @@ yoochoose.sequences := --view sequences --asof 2014-04-07 --label-days 1 --lengt
 
 # ---- rules, in processing order ---------------------------------------------
 
-.PHONY: all FORCE
+.PHONY: all
 all: $(OUT)/report.txt
 	@echo "real-logs: report written to $<"
 
 $(addprefix $(OUT)/,$(LOGS)):
 	mkdir -p $@
 
-# A stage's parameters, rewritten only when they change: editing one reruns
-# that stage and what follows it, and nothing else.
-$(OUT)/%.params: FORCE | $$(@D)
-	@printf '%s\n' '$($(subst /,.,$*))' > $@.tmp
-	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+# A stage's parameters, $(P)/LOG.STAGE.txt, rewritten only when they change
+# (params: pipelines/make.mk): editing one reruns that stage and what
+# follows it, and nothing else.
+P := $(OUT)/params
+$(foreach l,$(LOGS),$(foreach s,import clean users sequences,\
+  $(if $($(l).$(s)),$(call params,$(l).$(s),$($(l).$(s))))))
 
 # Text to an events stream.
-$(OUT)/%/events.mpz: $$($$*.input) $(OUT)/%/import.params $(BIN)/promo-import | $$(@D)
+$(OUT)/%/events.mpz: $$($$*.input) $(P)/%.import.txt $(BIN)/promo-import | $$(@D)
 	$(BIN)/promo-import -q $($*.import) -o $@.tmp $($*.input)
 	mv $@.tmp $@
 
 # Validate, deduplicate, sort by user and time; the rejects and the counts
 # by reason beside.
-$(OUT)/%/clean.mpz: $(OUT)/%/events.mpz $(OUT)/%/clean.params $(BIN)/promo-clean
+$(OUT)/%/clean.mpz: $(OUT)/%/events.mpz $(P)/%.clean.txt $(BIN)/promo-clean
 	$(BIN)/promo-clean -q $($*.clean) --rejects $(@D)/rejects.mpz.tmp --report $(@D)/report.mpz.tmp -o $@.tmp $<
 	mv $(@D)/rejects.mpz.tmp $(@D)/rejects.mpz
 	mv $(@D)/report.mpz.tmp $(@D)/report.mpz
 	mv $@.tmp $@
 
 # One view of the cleaned log.
-$(OUT)/%/users.mpz: $(OUT)/%/clean.mpz $(OUT)/%/users.params $(BIN)/promo-featurize
+$(OUT)/%/users.mpz: $(OUT)/%/clean.mpz $(P)/%.users.txt $(BIN)/promo-featurize
 	$(BIN)/promo-featurize -q $($*.users) -o $@.tmp $<
 	mv $@.tmp $@
 
-$(OUT)/%/sequences.mpz: $(OUT)/%/clean.mpz $(OUT)/%/sequences.params $(BIN)/promo-featurize
+$(OUT)/%/sequences.mpz: $(OUT)/%/clean.mpz $(P)/%.sequences.txt $(BIN)/promo-featurize
 	$(BIN)/promo-featurize -q $($*.sequences) -o $@.tmp $<
 	mv $@.tmp $@
 

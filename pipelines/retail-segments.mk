@@ -15,7 +15,7 @@ RETAIL ?= $(DATASETS)/uci-online-retail/online_retail.csv.gz
 FEATURES ?= recency_days,log_frequency,log_monetary
 KMEANS_OPTS ?= -k 2..8 --pick elbow --seed 1
 
-.PHONY: all FORCE
+.PHONY: all
 all: $(OUT)/segments.txt
 	@cat $<
 	@echo "retail-segments: segments in $(OUT)/segments.mpz, profile in $(OUT)/profile.mpz"
@@ -25,8 +25,8 @@ $(OUT):
 
 # The clustering options, in a file rewritten only when they change, so an
 # edit reruns the clustering and what follows, and nothing else.
-$(OUT)/kmeans.params: FORCE | $(OUT)
-	@echo '$(FEATURES) $(KMEANS_OPTS)' | cmp -s - $@ || echo '$(FEATURES) $(KMEANS_OPTS)' > $@
+P := $(OUT)/params
+$(call params,kmeans,$(FEATURES) $(KMEANS_OPTS))
 
 # The invoices as a stream; ids and codes are text (some start with a letter).
 $(OUT)/retail.mpz: $(RETAIL) $(BIN)/promo-import | $(OUT)
@@ -45,7 +45,7 @@ $(OUT)/rfm.mpz: $(OUT)/retail.mpz $(HERE)retail-rfm.awk $(BIN)/promo-cat $(BIN)/
 
 # The segments (a model/kmeans stream) and their profile (metrics); the
 # k table and the profile table are kept from stderr.
-$(OUT)/segments.mpz: $(OUT)/rfm.mpz $(OUT)/kmeans.params $(BIN)/promo-kmeans
+$(OUT)/segments.mpz: $(OUT)/rfm.mpz $(P)/kmeans.txt $(BIN)/promo-kmeans
 	$(BIN)/promo-kmeans --fields $(FEATURES) $(KMEANS_OPTS) \
 	  --profile $(OUT)/profile.mpz -o $@.tmp $< 2> $(OUT)/kmeans.log \
 	  || { cat $(OUT)/kmeans.log >&2; exit 1; }

@@ -45,35 +45,30 @@ OPTS_hybrid := --algo als --reg 100 --alpha 1 --hybrid $(ATTRS)
 
 DOC ?= docs/train-cf.md
 
-.PHONY: all doc FORCE
+.PHONY: all doc
 .SECONDARY:
 all: $(OUT)/table.md
 
-# 0. Parameters: files that change only when the options do.
-$(OUT)/params/world.opts: FORCE | $(OUT)/params
-	echo '--users $(USERS) --items $(ITEMS) --seed $(SEED)' > $@.tmp
-	if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
-$(OUT)/params/events.opts: FORCE | $(OUT)/params
-	echo '--days $(DAYS) --start $(START) --dirt 0 --seed $(SEED)' > $@.tmp
-	if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
-$(OUT)/params/window.opts: FORCE | $(OUT)/params
-	echo '--asof $(ASOF) --label-days $(WINDOW_DAYS)' > $@.tmp
-	if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
-$(OUT)/params/%.opts: FORCE | $(OUT)/params
-	echo '$(OPTS_$*) --seed $(SEED)' > $@.tmp
-	if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+# 0. Parameters: a file per stage, $(P)/NAME.txt, that changes only when
+#    the stage's options do (params: pipelines/make.mk).
+world := --users $(USERS) --items $(ITEMS) --seed $(SEED)
+events := --days $(DAYS) --start $(START) --dirt 0 --seed $(SEED)
+window := --asof $(ASOF) --label-days $(WINDOW_DAYS)
+P := $(OUT)/params
+$(foreach s,world events window,$(call params,$(s),$($(s))))
+$(foreach a,$(ALGOS),$(call params,$(a),$(OPTS_$(a)) --seed $(SEED)))
 
 # 1. The shop: its hidden world, and its event log, cleaned and sorted.
-$(OUT)/world.mpz: $(OUT)/params/world.opts $(BIN)/promo-synth | $(OUT)
-	$(BIN)/promo-synth world -q $$(cat $<) -o $@.tmp && mv $@.tmp $@
-$(OUT)/events.mpz: $(OUT)/world.mpz $(OUT)/params/events.opts $(BIN)/promo-synth
-	$(BIN)/promo-synth events -q --world $< $$(cat $(OUT)/params/events.opts) -o $@.tmp && mv $@.tmp $@
+$(OUT)/world.mpz: $(P)/world.txt $(BIN)/promo-synth | $(OUT)
+	$(BIN)/promo-synth world -q $(world) -o $@.tmp && mv $@.tmp $@
+$(OUT)/events.mpz: $(OUT)/world.mpz $(P)/events.txt $(BIN)/promo-synth
+	$(BIN)/promo-synth events -q --world $< $(events) -o $@.tmp && mv $@.tmp $@
 $(OUT)/clean.mpz: $(OUT)/events.mpz $(BIN)/promo-clean
 	$(BIN)/promo-clean -q -o $@.tmp $< && mv $@.tmp $@
 
 # 2. The interactions view before ASOF (weights view 1, cart 3, purchase 10).
-$(OUT)/interactions.mpz: $(OUT)/clean.mpz $(OUT)/params/window.opts $(BIN)/promo-featurize
-	$(BIN)/promo-featurize -q --view interactions $$(cat $(OUT)/params/window.opts) -o $@.tmp $< && mv $@.tmp $@
+$(OUT)/interactions.mpz: $(OUT)/clean.mpz $(P)/window.txt $(BIN)/promo-featurize
+	$(BIN)/promo-featurize -q --view interactions $(window) -o $@.tmp $< && mv $@.tmp $@
 
 # 3. The item attributes: the world's items (category, price).
 $(OUT)/items.mpz: $(OUT)/world.mpz $(BIN)/promo-cat $(BIN)/promo-import
@@ -83,7 +78,7 @@ $(OUT)/items.mpz: $(OUT)/world.mpz $(BIN)/promo-cat $(BIN)/promo-import
 
 # 4. The window's truth: (user, item) of the purchases, and of every view,
 #    cart or purchase; the thin customers (fewer than 3 interactions).
-$(OUT)/window.tsv: $(OUT)/clean.mpz $(OUT)/params/window.opts $(BIN)/promo-cat
+$(OUT)/window.tsv: $(OUT)/clean.mpz $(P)/window.txt $(BIN)/promo-cat
 	t0=$$(date -u -d '$(ASOF)' +%s); \
 	$(BIN)/promo-cat --format tsv --no-names --fields user,item,event,ts $< \
 	  | awk -F'\t' -v t0=$$t0 -v t1=$$((t0 + $(WINDOW_DAYS) * 86400)) \
@@ -106,8 +101,8 @@ $(OUT)/truth/%.users.mpz: $(OUT)/truth/%.tsv $(BIN)/promo-import
 	mv $@.tmp $@
 
 # 5. Each model, and its top 10 for every group's customers, measured.
-$(OUT)/models/%.model: $(OUT)/interactions.mpz $(OUT)/params/%.opts $(OUT)/items.mpz $(BIN)/promo-train-cf | $(OUT)/models
-	$(BIN)/promo-train-cf -q $$(cat $(OUT)/params/$*.opts) -o $@.tmp $< && mv $@.tmp $@
+$(OUT)/models/%.model: $(OUT)/interactions.mpz $(P)/%.txt $(OUT)/items.mpz $(BIN)/promo-train-cf | $(OUT)/models
+	$(BIN)/promo-train-cf -q $(OPTS_$*) --seed $(SEED) -o $@.tmp $< && mv $@.tmp $@
 GROUPS := purchases thin thin-any
 define group_rules
 $$(OUT)/eval/%.$(1).metrics.mpz: $$(OUT)/models/%.model $$(OUT)/truth/$(1).mpz $$(OUT)/truth/$(1).users.mpz $$(BIN)/promo-score $$(BIN)/promo-evaluate | $$(OUT)/eval
@@ -122,7 +117,7 @@ $(OUT)/table.md: $(foreach a,$(ALGOS),$(foreach g,$(GROUPS),$(OUT)/eval/$(a).$(g
 	{ echo "| model | options | purchases HR@10 | NDCG@10 | thin HR@10 | NDCG@10 | thin-any HR@10 | NDCG@10 |"; \
 	  echo "|---|---|---:|---:|---:|---:|---:|---:|"; \
 	  for a in $(ALGOS); do \
-	    printf '| %s | `%s` ' $$a "$$(sed 's/ --items [^ ]* / --items items.mpz /' $(OUT)/params/$$a.opts)"; \
+	    printf '| %s | `%s` ' $$a "$$(paste -sd' ' $(P)/$$a.txt | sed 's/ --items [^ ]* / --items items.mpz /')"; \
 	    for g in $(GROUPS); do \
 	      $(BIN)/promo-cat --format tsv --no-names --fields metric,value,n $(OUT)/eval/$$a.$$g.metrics.mpz \
 	        | awk -F'\t' '{ v[$$1] = $$2 } END { printf "| %.4f | %.4f ", v["hr@10"], v["ndcg@10"] }'; \
@@ -145,5 +140,5 @@ doc: $(OUT)/table.md
 	  /<!-- shop:end -->/ { skip = 0 } !skip' $(DOC) > $(DOC).tmp
 	mv $(DOC).tmp $(DOC)
 
-$(OUT) $(OUT)/params $(OUT)/truth $(OUT)/models $(OUT)/eval:
+$(OUT) $(OUT)/truth $(OUT)/models $(OUT)/eval:
 	mkdir -p $@

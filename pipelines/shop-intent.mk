@@ -37,7 +37,7 @@ cnnseq := --epochs 15 $(train)
 
 # ---- rules, in processing order ----------------------------------------------
 
-.PHONY: all FORCE
+.PHONY: all
 all: $(OUT)/report.txt
 	@cat $<
 	@echo "shop-intent: report written to $<"
@@ -45,50 +45,50 @@ all: $(OUT)/report.txt
 $(OUT):
 	mkdir -p $@
 
-# A stage's parameters, rewritten only when they change: editing one reruns
-# that stage and what follows it, and nothing else.
-$(OUT)/%.params: FORCE | $(OUT)
-	@printf '%s\n' '$($*)' > $@.tmp
-	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+# A stage's parameters, $(P)/STAGE.txt, rewritten only when they change
+# (params: pipelines/make.mk): editing one reruns that stage and what
+# follows it, and nothing else.
+P := $(OUT)/params
+$(foreach s,world events clean users sequences logreg cnn cnnseq,$(call params,$(s),$($(s))))
 
 # The hidden world: users, items, preferences.
-$(OUT)/world.mpz: $(OUT)/world.params $(BIN)/promo-synth | $(OUT)
+$(OUT)/world.mpz: $(P)/world.txt $(BIN)/promo-synth | $(OUT)
 	$(BIN)/promo-synth world -q $(world) -o $@.tmp
 	mv $@.tmp $@
 
 # Its behaviour log, dirt included.
-$(OUT)/events.mpz: $(OUT)/world.mpz $(OUT)/events.params $(BIN)/promo-synth
+$(OUT)/events.mpz: $(OUT)/world.mpz $(P)/events.txt $(BIN)/promo-synth
 	$(BIN)/promo-synth events -q --world $< $(events) -o $@.tmp
 	mv $@.tmp $@
 
 # Dirt out, sorted by user and time.
-$(OUT)/clean.mpz: $(OUT)/events.mpz $(OUT)/clean.params $(BIN)/promo-clean
+$(OUT)/clean.mpz: $(OUT)/events.mpz $(P)/clean.txt $(BIN)/promo-clean
 	$(BIN)/promo-clean -q $(clean) -o $@.tmp $<
 	mv $@.tmp $@
 
 # Each user's features and label (the baseline's input, and the CNN's
 # numeric features).
-$(OUT)/users.mpz: $(OUT)/clean.mpz $(OUT)/users.params $(BIN)/promo-featurize
+$(OUT)/users.mpz: $(OUT)/clean.mpz $(P)/users.txt $(BIN)/promo-featurize
 	$(BIN)/promo-featurize -q $(users) -o $@.tmp $<
 	mv $@.tmp $@
 
 # Each user's last 50 behaviour events as token arrays, and the label.
-$(OUT)/sequences.mpz: $(OUT)/clean.mpz $(OUT)/sequences.params $(BIN)/promo-featurize
+$(OUT)/sequences.mpz: $(OUT)/clean.mpz $(P)/sequences.txt $(BIN)/promo-featurize
 	$(BIN)/promo-featurize -q $(sequences) -o $@.tmp $<
 	mv $@.tmp $@
 
 # The baseline, one per seed (the seed draws the validation users).
-$(OUT)/logreg-%.mpz: $(OUT)/users.mpz $(OUT)/logreg.params $(BIN)/promo-train-cnn
+$(OUT)/logreg-%.mpz: $(OUT)/users.mpz $(P)/logreg.txt $(BIN)/promo-train-cnn
 	$(BIN)/promo-train-cnn -q $(logreg) --seed $* -o $@.tmp $<
 	mv $@.tmp $@
 
 # The CNN with the users view's features beside the sequence.
-$(OUT)/cnn-%.mpz: $(OUT)/sequences.mpz $(OUT)/users.mpz $(OUT)/cnn.params $(BIN)/promo-train-cnn
+$(OUT)/cnn-%.mpz: $(OUT)/sequences.mpz $(OUT)/users.mpz $(P)/cnn.txt $(BIN)/promo-train-cnn
 	$(BIN)/promo-train-cnn -q $(cnn) --users $(OUT)/users.mpz --seed $* -o $@.tmp $<
 	mv $@.tmp $@
 
 # The CNN on the sequence alone.
-$(OUT)/cnnseq-%.mpz: $(OUT)/sequences.mpz $(OUT)/cnnseq.params $(BIN)/promo-train-cnn
+$(OUT)/cnnseq-%.mpz: $(OUT)/sequences.mpz $(P)/cnnseq.txt $(BIN)/promo-train-cnn
 	$(BIN)/promo-train-cnn -q $(cnnseq) --seed $* -o $@.tmp $<
 	mv $@.tmp $@
 

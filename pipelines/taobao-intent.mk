@@ -47,7 +47,7 @@ cnn := --numeric $(NUMERIC) --tokens ev:4,gap_b:4 --filters 16 --hidden 16 --dro
 
 # ---- rules, in processing order ----------------------------------------------
 
-.PHONY: all FORCE
+.PHONY: all
 all: $(OUT)/report.txt
 	@cat $<
 	@echo "taobao-intent: report written to $<"
@@ -59,42 +59,42 @@ $(INPUT):
 	@echo "taobao-intent: $@ is missing: set DATASETS (or PROMO_DATASETS) to the data sets folder" >&2
 	@exit 1
 
-# A stage's parameters, rewritten only when they change: editing one reruns
-# that stage and what follows it, and nothing else.
-$(OUT)/%.params: FORCE | $(OUT)
-	@printf '%s\n' '$($*)' > $@.tmp
-	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+# A stage's parameters, $(P)/STAGE.txt, rewritten only when they change
+# (params: pipelines/make.mk): editing one reruns that stage and what
+# follows it, and nothing else.
+P := $(OUT)/params
+$(foreach s,import clean users sequences logreg cnn,$(call params,$(s),$($(s))))
 
 # The CSV log to an events stream.
-$(OUT)/events.mpz: $(INPUT) $(OUT)/import.params $(BIN)/promo-import | $(OUT)
+$(OUT)/events.mpz: $(INPUT) $(P)/import.txt $(BIN)/promo-import | $(OUT)
 	$(BIN)/promo-import -q $(import) -o $@.tmp $(INPUT)
 	mv $@.tmp $@
 
 # Normalize the behaviour names, drop rows outside the window and
 # duplicates, sort by user and time.
-$(OUT)/clean.mpz: $(OUT)/events.mpz $(OUT)/clean.params $(BIN)/promo-clean
+$(OUT)/clean.mpz: $(OUT)/events.mpz $(P)/clean.txt $(BIN)/promo-clean
 	$(BIN)/promo-clean -q $(clean) --rejects $(OUT)/rejects.mpz.tmp -o $@.tmp $<
 	mv $(OUT)/rejects.mpz.tmp $(OUT)/rejects.mpz
 	mv $@.tmp $@
 
 # Each user's features and label (the baseline's input, and the CNN's
 # numeric features).
-$(OUT)/users.mpz: $(OUT)/clean.mpz $(OUT)/users.params $(BIN)/promo-featurize
+$(OUT)/users.mpz: $(OUT)/clean.mpz $(P)/users.txt $(BIN)/promo-featurize
 	$(BIN)/promo-featurize -q $(users) -o $@.tmp $<
 	mv $@.tmp $@
 
 # Each user's last 50 behaviour events as token arrays, and the label.
-$(OUT)/sequences.mpz: $(OUT)/clean.mpz $(OUT)/sequences.params $(BIN)/promo-featurize
+$(OUT)/sequences.mpz: $(OUT)/clean.mpz $(P)/sequences.txt $(BIN)/promo-featurize
 	$(BIN)/promo-featurize -q $(sequences) -o $@.tmp $<
 	mv $@.tmp $@
 
 # The baseline, one per seed (the seed draws the validation users).
-$(OUT)/logreg-%.mpz: $(OUT)/users.mpz $(OUT)/logreg.params $(BIN)/promo-train-cnn
+$(OUT)/logreg-%.mpz: $(OUT)/users.mpz $(P)/logreg.txt $(BIN)/promo-train-cnn
 	$(BIN)/promo-train-cnn -q $(logreg) --seed $* -o $@.tmp $<
 	mv $@.tmp $@
 
 # The CNN, one per seed: the same users validate as for the baseline.
-$(OUT)/cnn-%.mpz: $(OUT)/sequences.mpz $(OUT)/users.mpz $(OUT)/cnn.params $(BIN)/promo-train-cnn
+$(OUT)/cnn-%.mpz: $(OUT)/sequences.mpz $(OUT)/users.mpz $(P)/cnn.txt $(BIN)/promo-train-cnn
 	$(BIN)/promo-train-cnn -q $(cnn) --users $(OUT)/users.mpz --seed $* -o $@.tmp $<
 	mv $@.tmp $@
 
