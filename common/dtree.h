@@ -33,6 +33,7 @@
 
 #define DT_MODEL_VERSION 1   /* "model_version" in the header options */
 #define DT_MAX_BINS 255      /* bins per feature; code 255 is "missing" */
+#define DT_MAX_STRATA 64     /* uplift --stratum values */
 #define DT_MISSING 255
 
 enum dt_task { DT_CLASSIFY, DT_REGRESS, DT_UPLIFT };
@@ -78,6 +79,7 @@ struct dt_model {
     double *class_values;    /* [nclass] when class_numeric */
     size_t narm;             /* uplift: arm 0 the control, then the offers, sorted */
     char **arm_names;
+    size_t nstrata;          /* uplift: strata of --stratum while fitting, else 1 */
     bool binary_outcome;     /* uplift: the outcome is 0/1 */
     size_t nval;
     size_t ntree;
@@ -154,6 +156,7 @@ struct dt_data {
     uint32_t *cls;           /* classification: class per row */
     double *y;               /* regression label, uplift outcome */
     uint16_t *arm;           /* uplift: arm per row */
+    uint16_t *strat;         /* uplift: stratum per row, NULL without strata */
     double *w;               /* row weights, NULL when all 1 */
 };
 void dt_data_release(struct dt_data *d);
@@ -180,6 +183,7 @@ struct dt_target_spec {
     long label;              /* classification, regression */
     long treatment, outcome; /* uplift */
     long weight;
+    long stratum;            /* uplift */
     const char *control;     /* the treatment value of the control arm */
     bool balanced;           /* class weights n / (K n_k) */
     const char *where;       /* the input's name, for messages */
@@ -205,9 +209,24 @@ double dt_impurity_mass(enum dt_crit c, const double *w, size_t k);
  * n[a], s[a]: weight and weighted outcome sum of arm a (0 = control). */
 double dt_divergence(enum dt_crit c, const double *n, const double *s, size_t narm,
                      double alpha, bool binary);
+/* The same from the arms' rates r[a] (r[0] the control's). */
+double dt_divergence_rates(enum dt_crit c, const double *r, size_t narm, double alpha,
+                           bool binary);
 /* An arm's rate in the divergences: Laplace-corrected (s + 1) / (n + 2)
  * for a binary outcome, the plain mean s / n for a numeric one. */
 double dt_arm_rate(double n, double s, bool binary);
+/* Uplift statistics tot[2 slot + {0, 1}] (weight, weighted outcome sum),
+ * slot = stratum * narm + arm: arm a's difference from the control within
+ * the strata where both have rows, averaged over them with the arm's
+ * weight there (the control standardized to the arm's strata); *w gets
+ * that weight (0: no stratum has both, and the difference is 0). */
+double dt_stratum_diff(const double *tot, size_t narm, size_t nstrata, size_t a, double *w);
+/* The arms' weights n[a] and rates r[a] that the divergences compare.
+ * One stratum: each arm's own rows and rate.  Several: the control's pooled
+ * rows and rate, and for an offer the rows of its strata that have
+ * controls, and the control's rate plus its dt_stratum_diff. */
+void dt_uplift_arms(const double *tot, size_t narm, size_t nstrata, bool binary, double *n,
+                    double *r);
 /* R&J's normalisation of a binary split with arm weights nl[a] left and
  * nr[a] right: I(A) for kl, J(A) for ed and chi. */
 double dt_uplift_norm(enum dt_crit c, const double *nl, const double *nr, size_t narm,

@@ -471,6 +471,7 @@ void dt_data_subset(struct dt_data *dst, const struct dt_data *src, const uint32
     COPY(cls)
     COPY(y)
     COPY(arm)
+    COPY(strat)
     COPY(w)
 #undef COPY
 }
@@ -705,6 +706,32 @@ static void numeric_target(const struct tbl *t, size_t col, double *y, const cha
     }
 }
 
+/* Uplift with --stratum: each row's stratum (the sorted distinct values of
+ * the column, the same on every rank).  Fitting only: a model's values
+ * are the strata's combined estimates, so applying it needs no strata. */
+static void strata(struct dt_model *m, struct dt_data *d, const struct tbl *t, size_t col,
+                   const char *where)
+{
+    double *values;
+    size_t count;
+    bool numeric = t->cols[col].type != TBL_CAT;
+    char **names = distinct_names(t, col, &count, &values);
+    names = merge_names(names, &count, &values, numeric);
+    if (count > DT_MAX_STRATA)
+        die("%s: field \"%s\": more than %d strata", where, t->cols[col].name, DT_MAX_STRATA);
+    long *idx = row_index(t, col, names, count, values, numeric, "stratum", where);
+    size_t n = t->nrows;
+    d->strat = xmalloc((n ? n : 1) * sizeof *d->strat);
+    for (size_t i = 0; i < n; i++)
+        d->strat[i] = (uint16_t)idx[i];
+    m->nstrata = count ? count : 1;
+    free(idx);
+    for (size_t k = 0; k < count; k++)
+        free(names[k]);
+    free(names);
+    free(values);
+}
+
 void dt_targets(struct dt_model *m, struct dt_data *d, const struct tbl *t,
                 const struct dt_target_spec *s, bool training)
 {
@@ -799,6 +826,8 @@ void dt_targets(struct dt_model *m, struct dt_data *d, const struct tbl *t,
             dist_max_i64(&other, 1);
             m->binary_outcome = !other;
         }
+        if (training && s->stratum >= 0)
+            strata(m, d, t, (size_t)s->stratum, where);
     }
     if (s->weight >= 0) {
         d->w = xmalloc((n ? n : 1) * sizeof *d->w);

@@ -72,6 +72,12 @@ double dt_divergence(enum dt_crit c, const double *n, const double *s, size_t na
     double r[DT_MAX_ARMS];
     for (size_t a = 0; a < narm && a < DT_MAX_ARMS; a++)
         r[a] = dt_arm_rate(n[a], s[a], binary);
+    return dt_divergence_rates(c, r, narm, alpha, binary);
+}
+
+double dt_divergence_rates(enum dt_crit c, const double *r, size_t narm, double alpha,
+                           bool binary)
+{
     size_t k = narm - 1;
     if (k == 1)
         return div_pair(c, r[1], r[0], binary);
@@ -83,6 +89,48 @@ double dt_divergence(enum dt_crit c, const double *n, const double *s, size_t na
                 between += div_pair(c, r[i], r[j], binary);
     }
     return alpha * vs_control / (double)k + (1 - alpha) * between / (double)(k * (k - 1));
+}
+
+/* ---- strata ------------------------------------------------------------- */
+
+double dt_stratum_diff(const double *tot, size_t narm, size_t nstrata, size_t a, double *w)
+{
+    double wa = 0, h = 0, d = 0;
+    for (size_t g = 0; g < nstrata; g++) {
+        const double *t = tot + 2 * g * narm;
+        double na = t[2 * a], nc = t[0];
+        if (na > 0 && nc > 0) {
+            double v = na * nc / (na + nc);
+            wa += na;
+            h += v;
+            d += v * (t[2 * a + 1] / na - t[1] / nc);
+        }
+    }
+    *w = wa;
+    return h > 0 ? d / h : 0;
+}
+
+void dt_uplift_arms(const double *tot, size_t narm, size_t nstrata, bool binary, double *n,
+                    double *r)
+{
+    if (nstrata <= 1) {
+        for (size_t a = 0; a < narm; a++) {
+            n[a] = tot[2 * a];
+            r[a] = dt_arm_rate(tot[2 * a], tot[2 * a + 1], binary);
+        }
+        return;
+    }
+    double nc = 0, sc = 0;
+    for (size_t g = 0; g < nstrata; g++) {
+        nc += tot[2 * g * narm];
+        sc += tot[2 * g * narm + 1];
+    }
+    n[0] = nc;
+    r[0] = dt_arm_rate(nc, sc, binary);
+    for (size_t a = 1; a < narm; a++) {
+        double x = r[0] + dt_stratum_diff(tot, narm, nstrata, a, &n[a]);
+        r[a] = binary ? fmin(1, fmax(0, x)) : x;
+    }
 }
 
 /* ---- normalisation ------------------------------------------------------ */

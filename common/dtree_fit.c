@@ -46,7 +46,7 @@ void dt_layout_init(struct dt_layout *l, const struct dt_model *m, const struct 
     switch (m->task) {
     case DT_CLASSIFY: l->nslot = m->nclass; l->P = 1; break;
     case DT_REGRESS: l->nslot = 1; l->P = 2; break;
-    case DT_UPLIFT: l->nslot = m->narm; l->P = 2; break;
+    case DT_UPLIFT: l->nslot = m->narm * (m->nstrata ? m->nstrata : 1); l->P = 2; break;
     }
     l->has_cnt = d->w != NULL;
     l->S = l->nslot * l->P + l->has_cnt;
@@ -79,7 +79,9 @@ size_t bt_add(struct btree *b, int32_t parent)
 
 static inline size_t slot_of(const struct dt_model *m, const struct dt_data *d, size_t r)
 {
-    return m->task == DT_CLASSIFY ? d->cls[r] : m->task == DT_UPLIFT ? d->arm[r] : 0;
+    if (m->task == DT_UPLIFT)
+        return d->arm[r] + (d->strat ? (size_t)d->strat[r] * m->narm : 0);
+    return m->task == DT_CLASSIFY ? d->cls[r] : 0;
 }
 
 void dt_add_row(const struct dt_model *m, const struct dt_layout *l, const struct dt_data *d,
@@ -128,6 +130,23 @@ void dt_node_values(const struct dt_model *m, const struct dt_layout *l, const d
         out[0] = tot[0] > 0 ? tot[1] / tot[0] : parent ? parent[0] : 0;
         break;
     case DT_UPLIFT:
+        if (m->nstrata > 1) {
+            /* The control's pooled rate, and each offer's as that plus its
+             * difference within the strata (docs/dtree.md, "Strata"). */
+            double nc = 0, sc = 0;
+            for (size_t g = 0; g < m->nstrata; g++) {
+                nc += tot[2 * g * m->narm];
+                sc += tot[2 * g * m->narm + 1];
+            }
+            out[0] = nc > 0 ? sc / nc : parent ? parent[0] : 0;
+            out[m->narm] = nc;
+            for (size_t a = 1; a < m->narm; a++) {
+                double w, d = dt_stratum_diff(tot, m->narm, m->nstrata, a, &w);
+                out[a] = w > 0 ? out[0] + d : parent ? parent[a] : out[0];
+                out[m->narm + a] = w;
+            }
+            break;
+        }
         for (size_t a = 0; a < m->narm; a++) {
             double n = tot[a * l->P], s = tot[a * l->P + 1];
             out[a] = n > 0 ? s / n : parent ? parent[a] : 0;
@@ -187,7 +206,7 @@ struct fit {
     double wroot;
     /* split search scratch */
     double *sL, *sR, *sLm, *sRm, *smiss;  /* [S] */
-    double *un, *us, *unl, *unr;         /* [narm] uplift arm sums */
+    double *un, *ur, *unl, *unr, *url, *urr;   /* [narm] uplift arm weights and rates */
     const double **ptr;                  /* [n + HB] ordered bins */
     uint32_t *ids;                       /* [HB] */
     double *keys;                        /* [HB] */
@@ -296,11 +315,8 @@ static double parent_term(struct fit *f, const double *tot)
     case DT_CLASSIFY: return dt_impurity_mass(f->p->crit, tot, m->nclass);
     case DT_REGRESS: return tot[0] > 0 ? -tot[1] * tot[1] / tot[0] : 0;
     case DT_UPLIFT:
-        for (size_t a = 0; a < m->narm; a++) {
-            f->un[a] = tot[2 * a];
-            f->us[a] = tot[2 * a + 1];
-        }
-        return dt_divergence(f->p->crit, f->un, f->us, m->narm, f->p->alpha, m->binary_outcome);
+        dt_uplift_arms(tot, m->narm, m->nstrata, m->binary_outcome, f->un, f->ur);
+        return dt_divergence_rates(f->p->crit, f->ur, m->narm, f->p->alpha, m->binary_outcome);
     }
     return 0;
 }
@@ -313,23 +329,19 @@ static bool eval(struct fit *f, const double *L, const double *R, double parent,
     const struct dt_model *m = f->m;
     double ml = f->p->min_leaf;
     if (m->task == DT_UPLIFT) {
+        dt_uplift_arms(L, m->narm, m->nstrata, m->binary_outcome, f->unl, f->url);
+        dt_uplift_arms(R, m->narm, m->nstrata, m->binary_outcome, f->unr, f->urr);
         double nl = 0, nr = 0;
         for (size_t a = 0; a < m->narm; a++) {
-            if (L[2 * a] < ml || R[2 * a] < ml || L[2 * a] <= 0 || R[2 * a] <= 0)
+            if (f->unl[a] < ml || f->unr[a] < ml || f->unl[a] <= 0 || f->unr[a] <= 0)
                 return false;
-            f->unl[a] = L[2 * a];
-            f->unr[a] = R[2 * a];
-            nl += L[2 * a];
-            nr += R[2 * a];
+            nl += f->unl[a];
+            nr += f->unr[a];
         }
-        for (size_t a = 0; a < m->narm; a++)
-            f->us[a] = L[2 * a + 1];
-        double dl = dt_divergence(f->p->crit, f->unl, f->us, m->narm, f->p->alpha,
-                                  m->binary_outcome);
-        for (size_t a = 0; a < m->narm; a++)
-            f->us[a] = R[2 * a + 1];
-        double dr = dt_divergence(f->p->crit, f->unr, f->us, m->narm, f->p->alpha,
-                                  m->binary_outcome);
+        double dl = dt_divergence_rates(f->p->crit, f->url, m->narm, f->p->alpha,
+                                        m->binary_outcome);
+        double dr = dt_divergence_rates(f->p->crit, f->urr, m->narm, f->p->alpha,
+                                        m->binary_outcome);
         double raw = (nl * dl + nr * dr) / (nl + nr) - parent;
         double norm = dt_uplift_norm(f->p->crit, f->unl, f->unr, m->narm, f->p->alpha);
         *score = raw / norm;
@@ -517,9 +529,8 @@ static void split_categorical(struct fit *f, const double *hj, int j, const doub
             } else if (m->task == DT_REGRESS) {
                 key = h[0] > 0 ? h[1] / h[0] : 0;
             } else {
-                size_t a = o + 1;
-                key = dt_arm_rate(h[2 * a], h[2 * a + 1], m->binary_outcome) -
-                      dt_arm_rate(h[0], h[1], m->binary_outcome);
+                dt_uplift_arms(h, m->narm, m->nstrata, m->binary_outcome, f->un, f->ur);
+                key = f->ur[o + 1] - f->ur[0];
             }
             f->keys[nonempty[i]] = key;
             f->ids[i] = nonempty[i];
@@ -631,10 +642,12 @@ static bool splittable(struct fit *f, const double *tot, int depth)
             present += tot[k] > 0;
         return present > 1;
     }
-    if (m->task == DT_UPLIFT)
+    if (m->task == DT_UPLIFT) {
+        dt_uplift_arms(tot, m->narm, m->nstrata, m->binary_outcome, f->un, f->ur);
         for (size_t a = 0; a < m->narm; a++)
-            if (tot[2 * a] < 2 * ml || tot[2 * a] <= 0)
+            if (f->un[a] < 2 * ml || f->un[a] <= 0)
                 return false;
+    }
     return true;
 }
 
@@ -1008,10 +1021,12 @@ static void fit_init(struct fit *f, struct job *jb)
     f->sRm = f->sLm + S;
     f->smiss = f->sRm + S;
     size_t A = jb->m->narm ? jb->m->narm : 1;
-    f->un = xmalloc(4 * A * sizeof *f->un);
-    f->us = f->un + A;
-    f->unl = f->us + A;
+    f->un = xmalloc(6 * A * sizeof *f->un);
+    f->ur = f->un + A;
+    f->unl = f->ur + A;
     f->unr = f->unl + A;
+    f->url = f->unr + A;
+    f->urr = f->url + A;
     f->ptr = xmalloc((n + HB) * sizeof *f->ptr);
     f->ids = xmalloc(HB * sizeof *f->ids);
     f->keys = xmalloc(HB * sizeof *f->keys);

@@ -14,6 +14,7 @@ const char *const dt_crit_names[6] = {"gini", "entropy", "mse", "kl", "ed", "chi
 void dt_model_init(struct dt_model *m)
 {
     memset(m, 0, sizeof *m);
+    m->nstrata = 1;
 }
 
 void dt_model_release(struct dt_model *m)
@@ -76,6 +77,7 @@ void dt_data_release(struct dt_data *d)
     free(d->cls);
     free(d->y);
     free(d->arm);
+    free(d->strat);
     free(d->w);
     memset(d, 0, sizeof *d);
 }

@@ -70,13 +70,11 @@ static double cost(const struct dt_model *m, const struct dt_layout *l,
     case DT_CLASSIFY: return dt_impurity_mass(p->crit, tot, m->nclass);
     case DT_REGRESS: return tot[0] > 0 ? tot[l->S] - tot[1] * tot[1] / tot[0] : 0;
     case DT_UPLIFT: {
-        double n[64], s[64], w = 0;
-        for (size_t a = 0; a < m->narm; a++) {
-            n[a] = tot[2 * a];
-            s[a] = tot[2 * a + 1];
+        double n[64], r[64], w = 0;
+        dt_uplift_arms(tot, m->narm, m->nstrata, m->binary_outcome, n, r);
+        for (size_t a = 0; a < m->narm; a++)
             w += n[a];
-        }
-        return -w * dt_divergence(p->crit, n, s, m->narm, p->alpha, m->binary_outcome);
+        return -w * dt_divergence_rates(p->crit, r, m->narm, p->alpha, m->binary_outcome);
     }
     }
     return 0;

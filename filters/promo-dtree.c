@@ -43,9 +43,11 @@ static const char help[] =
 "                     strings, booleans and 0/1 labels, else regression]\n"
 "  --treatment F      uplift: the field naming each row's arm (an offer or the control)\n"
 "  --control V        uplift: the treatment value of the control arm  [default: control]\n"
+"  --stratum F        uplift: compare each offer with the control within each value of F\n"
+"                     (a campaign, say) and average the differences\n"
 "  --outcome F        uplift: the response, 0/1 or a number such as revenue\n"
 "  --fields A,B       the features  [default: every number, boolean and string field\n"
-"                     of the first record but the label, treatment, outcome, weight]\n"
+"                     of the first record but the label, treatment, outcome, weight, stratum]\n"
 "  --exclude A,B      leave these fields out of the default features\n"
 "  --criterion C      gini, entropy; mse (regression); kl, ed, chi (uplift)\n"
 "                     [default: gini, mse, kl (ed for a numeric outcome)]\n"
@@ -93,13 +95,13 @@ enum {
     O_LABEL = CLI_FIRST_FREE, O_TASK, O_TREATMENT, O_CONTROL, O_OUTCOME, O_FIELDS, O_EXCLUDE,
     O_CRITERION, O_ALPHA, O_MAXDEPTH, O_MINLEAF, O_MINGAIN, O_BINS, O_EXACT, O_CLASSWEIGHT,
     O_WEIGHT, O_VALID, O_VALIDFRAC, O_HONEST, O_TREES, O_SAMPLEFRAC, O_MAXFEAT, O_THREADS,
-    O_RULES, O_EXPORT, O_CATSPLIT
+    O_RULES, O_EXPORT, O_CATSPLIT, O_STRATUM
 };
 
 struct run {
     struct cli cli;
     struct dt_params p;
-    const char *label, *treatment, *control, *outcome, *weight, *model, *valid;
+    const char *label, *treatment, *control, *outcome, *weight, *stratum, *model, *valid;
     const char *task_arg, *crit_arg, *maxfeat_arg, *fields_arg, *exclude_arg;
     char **fields, **exclude;
     int nfields, nexclude;
@@ -127,6 +129,7 @@ static void parse_options(struct run *u, int argc, char **argv)
         {"label", required_argument, 0, O_LABEL},
         {"task", required_argument, 0, O_TASK},
         {"treatment", required_argument, 0, O_TREATMENT},
+        {"stratum", required_argument, 0, O_STRATUM},
         {"control", required_argument, 0, O_CONTROL},
         {"outcome", required_argument, 0, O_OUTCOME},
         {"fields", required_argument, 0, O_FIELDS},
@@ -169,6 +172,7 @@ static void parse_options(struct run *u, int argc, char **argv)
             u->task_arg = optarg;
             break;
         case O_TREATMENT: u->treatment = optarg; break;
+        case O_STRATUM: u->stratum = optarg; break;
         case O_CONTROL: u->control = optarg; break;
         case O_OUTCOME: u->outcome = optarg; break;
         case O_FIELDS: u->fields_arg = optarg; u->fields = cli_list(optarg, &u->nfields); break;
@@ -261,6 +265,8 @@ static void validate(struct run *u)
         die_usage("nothing to learn: give --label F, or --treatment F --outcome F");
     if (uplift && u->task_arg)
         die_usage("--task applies to --label (an uplift tree is its own task)");
+    if (u->stratum && !uplift)
+        die_usage("--stratum applies to uplift trees (--treatment, --outcome)");
     if (u->crit_arg) {
         bool upcrit = p->crit == DT_KL || p->crit == DT_ED || p->crit == DT_CHI;
         if (uplift != upcrit)
@@ -296,12 +302,26 @@ static bool listed(char *const *list, int n, const char *s)
     return false;
 }
 
-/* The fields that are targets, not features. */
+/* The fields that are targets, not features, and what each is. */
+enum { NTARGETS = 5 };
+static const char *const target_what[NTARGETS] = {
+    "the label", "the treatment", "the outcome", "the weight", "the stratum",
+};
+static void targets(const struct run *u, const char *t[NTARGETS])
+{
+    t[0] = u->label;
+    t[1] = u->treatment;
+    t[2] = u->outcome;
+    t[3] = u->weight;
+    t[4] = u->stratum;
+}
+
 static bool is_target(const struct run *u, const char *s)
 {
-    const char *targets[] = {u->label, u->treatment, u->outcome, u->weight};
-    for (size_t i = 0; i < 4; i++)
-        if (targets[i] && strcmp(s, targets[i]) == 0)
+    const char *t[NTARGETS];
+    targets(u, t);
+    for (size_t i = 0; i < NTARGETS; i++)
+        if (t[i] && strcmp(s, t[i]) == 0)
             return true;
     return false;
 }
@@ -314,15 +334,16 @@ static char **columns(const struct run *u, rs *r, size_t *ncols, size_t *ntarget
     cap += rec->via.map.size;
     char **names = xcalloc(cap, sizeof *names);
     size_t n = 0;
-    const char *targets[] = {u->label, u->treatment, u->outcome, u->weight};
-    for (size_t i = 0; i < 4; i++)
-        if (targets[i])
-            names[n++] = xstrdup(targets[i]);
+    const char *t[NTARGETS];
+    targets(u, t);
+    for (size_t i = 0; i < NTARGETS; i++)
+        if (t[i])
+            names[n++] = xstrdup(t[i]);
     *ntargets = n;
     if (u->fields) {
         for (int i = 0; i < u->nfields; i++) {
             if (is_target(u, u->fields[i]))
-                die_usage("--fields: \"%s\" is the label, treatment, outcome or weight",
+                die_usage("--fields: \"%s\" is the label, treatment, outcome, weight or stratum",
                           u->fields[i]);
             for (size_t k = *ntargets; k < n; k++)
                 if (strcmp(names[k], u->fields[i]) == 0)
@@ -361,11 +382,11 @@ static char **columns(const struct run *u, rs *r, size_t *ncols, size_t *ntarget
 /* Every record must carry the targets. */
 static void check_targets(const struct run *u, rs *r)
 {
-    const char *targets[] = {u->label, u->treatment, u->outcome, u->weight};
-    const char *what[] = {"the label", "the treatment", "the outcome", "the weight"};
-    for (size_t i = 0; i < 4; i++)
-        if (targets[i] && !rec_field(r, targets[i]))
-            rs_die(r, "field \"%s\": missing (%s)", targets[i], what[i]);
+    const char *t[NTARGETS];
+    targets(u, t);
+    for (size_t i = 0; i < NTARGETS; i++)
+        if (t[i] && !rec_field(r, t[i]))
+            rs_die(r, "field \"%s\": missing (%s)", t[i], target_what[i]);
 }
 
 /* Several ranks: the columns come from the first record of the first rank
@@ -547,7 +568,9 @@ static void decide_task(struct run *u, struct dt_model *m, const struct tbl *t, 
 static struct dt_target_spec target_spec(const struct run *u, const struct tbl *t,
                                          const char *where)
 {
-    struct dt_target_spec s = {-1, -1, -1, -1, u->control, u->p.balanced, where};
+    struct dt_target_spec s = {.label = -1, .treatment = -1, .outcome = -1, .weight = -1,
+                              .stratum = -1, .control = u->control,
+                              .balanced = u->p.balanced, .where = where};
     if (u->label)
         s.label = tbl_col_index(t, u->label);
     if (u->treatment) {
@@ -556,6 +579,8 @@ static struct dt_target_spec target_spec(const struct run *u, const struct tbl *
     }
     if (u->weight)
         s.weight = tbl_col_index(t, u->weight);
+    if (u->stratum)
+        s.stratum = tbl_col_index(t, u->stratum);
     return s;
 }
 
@@ -589,6 +614,7 @@ static void write_model(const struct run *u, const struct dt_model *m, char *con
         ws_opt_str(w, "control", u->control);
         ws_opt_str(w, "outcome", u->outcome);
         ws_opt_f64(w, "alpha", p->alpha);
+        ws_opt_str(w, "stratum", u->stratum ? u->stratum : "");
     }
     /* The features, as a list. */
     size_t len = 1;

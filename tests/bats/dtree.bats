@@ -151,6 +151,50 @@ print(sorted(set(o[i + 1] - o[i] for i in range(len(t[\"feature\"])) if t[\"feat
   assert_line --index 0 --regexp ' (discount|gift) [-+][0-9.]+  \(control -?[0-9.]+ of [0-9]+, discount -?[0-9.]+ of [0-9]+, gift -?[0-9.]+ of [0-9]+\)$'
 }
 
+# Two campaigns of one offer, each adding exactly 0.05 to conversion, but
+# with different base rates and different shares treated: pooled, the offer
+# looks harmful; compared within each campaign, it adds 0.05.
+strata_csv() {
+  echo "campaign,arm,bought,x"
+  awk 'BEGIN {
+    # campaign, arm, rows, of which bought
+    split("A offer 800 120|A control 200 20|B offer 200 110|B control 800 400", c, "|")
+    for (k = 1; k <= 4; k++) {
+      split(c[k], f, " ")
+      for (i = 0; i < f[3]; i++) printf "%s,%s,%d,%d\n", f[1], f[2], i < f[4], i % 7
+    }
+  }'
+}
+
+@test "uplift --stratum: each offer is compared with the control within each campaign" {
+  promo-import -q --kind examples -o st.mpz <(strata_csv)
+  up() { promo-dtree -q --treatment arm --outcome bought --fields x --max-depth 1 --min-leaf 1000 "$@" -o m.mpz st.mpz
+         promo-score -m m.mpz st.mpz | promo-cat --head 1 --no-names --fields uplift_offer | awk '{ printf "%.6f\n", $1 }'; }
+  # Pooled: 230 of 1000 treated bought against 420 of 1000 controls.
+  assert_equal "$(up)" "-0.190000"
+  # Within A 0.15 - 0.10, within B 0.55 - 0.50.
+  assert_equal "$(up --stratum campaign)" "0.050000"
+  # Strata weigh n_offer n_control / (n_offer + n_control): A and B alike
+  # (160 each), so B's difference of 0.15 and A's of 0.05 average to 0.10
+  # (weighted by the offer's rows it would be 0.07).
+  strata_csv | sed 's/^B,offer,[01],/B,offer,X,/' | awk -F, -v OFS=, '$3 == "X" { $3 = ++k <= 130 } 1' \
+    | promo-import -q --kind examples -o st3.mpz
+  promo-dtree -q --treatment arm --outcome bought --fields x --max-depth 1 --min-leaf 1000 --stratum campaign -o m3.mpz st3.mpz
+  assert_equal "$(promo-score -m m3.mpz st3.mpz | promo-cat --head 1 --no-names --fields uplift_offer | awk '{ printf "%.6f", $1 }')" "0.100000"
+  run -0 promo-cat --header m.mpz
+  assert_output --partial '"stratum":"campaign"'
+  # A campaign without controls says nothing about the offer: its rows are left out.
+  { strata_csv; for i in $(seq 1 300); do echo "C,offer,0,1"; done; } > st2.csv
+  promo-import -q --kind examples -o st2.mpz st2.csv
+  promo-dtree -q --treatment arm --outcome bought --fields x --max-depth 1 --min-leaf 1000 --stratum campaign -o m2.mpz st2.mpz
+  assert_equal "$(promo-score -m m2.mpz st2.mpz | promo-cat --head 1 --no-names --fields uplift_offer | awk '{ printf "%.6f", $1 }')" "0.050000"
+  # One stratum is no stratum: the same model as without.
+  awk -F, 'NR == 1 || $1 == "A"' <(strata_csv) | promo-import -q --kind examples -o a.mpz
+  promo-dtree -q --treatment arm --outcome bought --fields x --max-depth 2 --min-leaf 20 -o a1.mpz a.mpz
+  promo-dtree -q --treatment arm --outcome bought --fields x --max-depth 2 --min-leaf 20 --stratum campaign -o a2.mpz a.mpz
+  cmp <(promo-cat --format jsonl a1.mpz) <(promo-cat --format jsonl a2.mpz)
+}
+
 @test "uplift on the simulated shop: the uplift tree beats two classification trees on held-out Qini" {
   # Three seeds of 60,000 customers (about 39,000 examples, half held out),
   # at once; an uplift tree (ed, depth 8, 400 rows per arm per leaf)
@@ -217,13 +261,14 @@ print(sorted(set(o[i + 1] - o[i] for i in range(len(t[\"feature\"])) if t[\"feat
   msg='promo-dtree: --max-depth: expected 1 to 64, got 0'; u --label y --max-depth 0 mix.mpz
   msg='promo-dtree: --bins: expected 2 to 255, got 300'; u --label y --bins 300 mix.mpz
   msg='promo-dtree: --fields: empty field name in "x1,,x2"'; u --label y --fields x1,,x2 mix.mpz
-  msg='promo-dtree: --fields: "y" is the label, treatment, outcome or weight'; u --label y --fields x1,y mix.mpz
+  msg='promo-dtree: --fields: "y" is the label, treatment, outcome, weight or stratum'; u --label y --fields x1,y mix.mpz
   msg='promo-dtree: --class-weight: expected balanced, got "equal"'; u --label y --class-weight equal mix.mpz
   msg='promo-dtree: --max-features: expected a whole number, got "half"'; u --label y --max-features half mix.mpz
   msg='promo-dtree: --task applies to --label (an uplift tree is its own task)'; u --treatment arm --outcome bought --task regression mix.mpz
   msg='promo-dtree: --rules and --export: choose one'; u -m m.mpz --rules --export sql
   msg='promo-dtree: -m MODEL prints to stdout; -o names the model a training writes'; u -m m.mpz --rules -o rules.txt
   msg='promo-dtree: --cat-split: expected ordered or single, got "onehot"'; u --label y --cat-split onehot mix.mpz
+  msg='promo-dtree: --stratum applies to uplift trees (--treatment, --outcome)'; u --label y --stratum c mix.mpz
 }
 
 @test "data errors: exit 1 with where and what, and no model written" {
@@ -235,6 +280,8 @@ print(sorted(set(o[i + 1] - o[i] for i in range(len(t[\"feature\"])) if t[\"feat
   msg='promo-dtree: mix.mpz: --fields: field "x3" has no values'; d --label y --fields x1,x3 mix.mpz
   msg='promo-dtree: mix.mpz: --criterion kl needs a 0/1 outcome; "value" has other values (use ed)'; d --treatment arm --outcome value --criterion kl mix.mpz
   msg='promo-dtree: mix.mpz: field "arm": no rows with the control value "none" (see --control)'; d --treatment arm --outcome bought --control none mix.mpz
+  msg='promo-dtree: mix.mpz: record 1: field "nope": missing (the stratum)'; d --treatment arm --outcome bought --stratum nope mix.mpz
+  msg='promo-dtree: mix.mpz: field "value": more than 64 strata'; d --treatment arm --outcome bought --fields x2 --stratum value mix.mpz
   msg='promo-dtree: mix.mpz: label "value": more than 256 classes (a numeric label can be learnt with --task regression)'; d --label value --task classification mix.mpz
   : > empty.mpz
   msg='promo-dtree: empty.mpz: empty input (no stream header)'; d --label y empty.mpz

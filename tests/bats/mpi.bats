@@ -286,6 +286,7 @@ dt_data() {
 --label y --bins 4 --max-depth 5
 --label n --task regression --fields x1,x2,c,rate
 --treatment arm --outcome bought --fields x1,x2,n,c
+--treatment arm --outcome bought --fields x1,x2,n,c --stratum label
 --label y --trees 5 --sample-frac 0.7
 --label label --valid d2.mpz --max-depth 6
 CONFIGS

@@ -88,7 +88,9 @@ static void fit(struct dt_model *m, struct dt_data *d, const struct tbl *t, enum
     m->crit = p->crit;
     m->label = xstrdup(label);
     m->treatment = treatment ? xstrdup(treatment) : NULL;
-    struct dt_target_spec s = {-1, -1, -1, -1, "control", p->balanced, "test"};
+    struct dt_target_spec s = {.label = -1, .treatment = -1, .outcome = -1, .weight = -1,
+                              .stratum = -1, .control = "control",
+                              .balanced = p->balanced, .where = "test"};
     if (treatment) {
         s.treatment = tbl_col_index(t, treatment);
         s.outcome = tbl_col_index(t, label);
