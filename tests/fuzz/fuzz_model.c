@@ -7,10 +7,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "diag.h"
+#include "fuzz_file.h"
 #include "score.h"
 #include "stream.h"
 
@@ -19,15 +18,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static rs *r;        /* static: still reachable after a trapped die */
     static void *state;
     static const struct scorer *sc;
-    int fd = memfd_create("fuzz", 0);
+    char path[64];
+    int fd = fuzz_file(data, size, path);
     if (fd < 0)
         return 0;
-    if (write(fd, data, size) != (ssize_t)size) {
-        close(fd);
-        return 0;
-    }
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     const char *paths[] = {path};
     struct score_opts so = {.recommend = 3, .threads = 1};
     jmp_buf jb;

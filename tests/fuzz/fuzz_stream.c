@@ -4,29 +4,19 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "diag.h"
+#include "fuzz_file.h"
 #include "rec.h"
 #include "stream.h"
-
-static int feed(const uint8_t *data, size_t size)
-{
-    int fd = memfd_create("fuzz", 0);
-    if (fd < 0 || write(fd, data, size) != (ssize_t)size)
-        return -1;
-    return fd;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static rs *r;   /* static: still reachable after a trapped die */
-    int fd = feed(data, size);
+    char path[64];
+    int fd = fuzz_file(data, size, path);
     if (fd < 0)
         return 0;
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     const char *paths[] = {path};
     jmp_buf jb;
     diag_set_trap(&jb);
