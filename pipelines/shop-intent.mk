@@ -14,6 +14,8 @@ BIN ?= $(CURDIR)/bin
 OUT ?= out/shop-intent
 SEEDS ?= 1 2 3
 THREADS ?= 1
+# The rules from the cleaned log to each seed's models, and NUMERIC.
+include $(dir $(lastword $(MAKEFILE_LIST)))intent.mk
 
 # ---- each stage's parameters ------------------------------------------------
 
@@ -25,11 +27,6 @@ clean :=
 ASOF := 2024-01-22
 users := --view users --asof $(ASOF) --label-days 7
 sequences := --view sequences --asof $(ASOF) --label-days 7 --length 50
-NUMERIC := recency_days,frequency,monetary,n_view,n_wish,n_cart,n_purchase,view_to_cart,$\
-  cart_to_purchase,sessions,mean_session_length,mean_session_minutes,distinct_items,$\
-  distinct_categories,top1_category_share,top2_category_share,top3_category_share,$\
-  discount_share,mean_purchase_value,purchase_rate_offer,purchase_rate_no_offer,n_offers,$\
-  days_active,tenure_days
 train := --valid-frac 0.2 --patience 3 --threads $(THREADS)
 logreg := --model logreg --numeric $(NUMERIC) --epochs 50 --lr 0.01 $(train)
 cnn := --numeric $(NUMERIC) --epochs 15 $(train)
@@ -45,10 +42,9 @@ all: $(OUT)/report.txt
 $(OUT):
 	mkdir -p $@
 
-# A stage's parameters, $(P)/STAGE.txt, rewritten only when they change
+# A stage's parameters, $(P)/STAGE.txt (P: intent.mk), rewritten only when they change
 # (params: pipelines/make.mk): editing one reruns that stage and what
 # follows it, and nothing else.
-P := $(OUT)/params
 $(foreach s,world events clean users sequences logreg cnn cnnseq,$(call params,$(s),$($(s))))
 
 # The hidden world: users, items, preferences.
@@ -66,37 +62,12 @@ $(OUT)/clean.mpz: $(OUT)/events.mpz $(P)/clean.txt $(BIN)/promo-clean
 	$(BIN)/promo-clean -q $(clean) -o $@.tmp $<
 	mv $@.tmp $@
 
-# Each user's features and label (the baseline's input, and the CNN's
-# numeric features).
-$(OUT)/users.mpz: $(OUT)/clean.mpz $(P)/users.txt $(BIN)/promo-featurize
-	$(BIN)/promo-featurize -q $(users) -o $@.tmp $<
-	mv $@.tmp $@
-
-# Each user's last 50 behaviour events as token arrays, and the label.
-$(OUT)/sequences.mpz: $(OUT)/clean.mpz $(P)/sequences.txt $(BIN)/promo-featurize
-	$(BIN)/promo-featurize -q $(sequences) -o $@.tmp $<
-	mv $@.tmp $@
-
-# The baseline, one per seed (the seed draws the validation users).
-$(OUT)/logreg-%.mpz: $(OUT)/users.mpz $(P)/logreg.txt $(BIN)/promo-train-cnn
-	$(BIN)/promo-train-cnn -q $(logreg) --seed $* -o $@.tmp $<
-	mv $@.tmp $@
-
-# The CNN with the users view's features beside the sequence.
-$(OUT)/cnn-%.mpz: $(OUT)/sequences.mpz $(OUT)/users.mpz $(P)/cnn.txt $(BIN)/promo-train-cnn
-	$(BIN)/promo-train-cnn -q $(cnn) --users $(OUT)/users.mpz --seed $* -o $@.tmp $<
-	mv $@.tmp $@
-
 # The CNN on the sequence alone.
 $(OUT)/cnnseq-%.mpz: $(OUT)/sequences.mpz $(P)/cnnseq.txt $(BIN)/promo-train-cnn
 	$(BIN)/promo-train-cnn -q $(cnnseq) --seed $* -o $@.tmp $<
 	mv $@.tmp $@
 
 # The validation AUCs per seed and their means.
-auc = $(BIN)/promo-cat --format tsv --no-names --fields training $(1) | \
-  sed -E 's/^[^[]*"valid_auc":([0-9.e-]+).*/\1/'
-rows = $(BIN)/promo-cat --format tsv --no-names --fields training $(1) | \
-  sed -E 's/.*"valid_rows":([0-9]+).*/\1/'
 $(OUT)/report.txt: $(foreach s,$(SEEDS),$(OUT)/logreg-$(s).mpz $(OUT)/cnn-$(s).mpz $(OUT)/cnnseq-$(s).mpz) \
                    $(BIN)/promo-cat
 	{ echo "Simulated shop purchase intent: who buys in the week from $(ASOF), from the weeks before"; \

@@ -16,6 +16,8 @@ DATASETS ?= $(if $(PROMO_DATASETS),$(PROMO_DATASETS),$(CURDIR)/../shared/dataset
 TAOBAO ?= $(DATASETS)/taobao-userbehavior-head
 OUT ?= out/taobao-intent
 SEEDS ?= 1 2 3 4 5 6 7 8 9 10
+# The rules from the cleaned log to each seed's models, and NUMERIC.
+include $(dir $(lastword $(MAKEFILE_LIST)))intent.mk
 INPUT := $(TAOBAO)/UserBehavior_head_814users.csv.gz
 
 # ---- each stage's parameters ------------------------------------------------
@@ -30,12 +32,6 @@ clean := --event-map pv=view,buy=purchase,fav=wish --since 2017-11-25T00:00:00+0
 ASOF := 2017-12-03T00:00:00+08:00
 users := --view users --asof $(ASOF) --label-days 1
 sequences := --view sequences --asof $(ASOF) --label-days 1 --length 50
-# The users view's features, all of them.
-NUMERIC := recency_days,frequency,monetary,n_view,n_wish,n_cart,n_purchase,view_to_cart,$\
-  cart_to_purchase,sessions,mean_session_length,mean_session_minutes,distinct_items,$\
-  distinct_categories,top1_category_share,top2_category_share,top3_category_share,$\
-  discount_share,mean_purchase_value,purchase_rate_offer,purchase_rate_no_offer,n_offers,$\
-  days_active,tenure_days
 # 814 users: 30% of them validate; small minibatches.  The log has no
 # prices (price_b is always "none") and its ~10,000 categories hash into
 # 1,024 buckets seen by a few users each, so the CNN embeds the events and
@@ -59,10 +55,9 @@ $(INPUT):
 	@echo "taobao-intent: $@ is missing: set DATASETS (or PROMO_DATASETS) to the data sets folder" >&2
 	@exit 1
 
-# A stage's parameters, $(P)/STAGE.txt, rewritten only when they change
+# A stage's parameters, $(P)/STAGE.txt (P: intent.mk), rewritten only when they change
 # (params: pipelines/make.mk): editing one reruns that stage and what
 # follows it, and nothing else.
-P := $(OUT)/params
 $(foreach s,import clean users sequences logreg cnn,$(call params,$(s),$($(s))))
 
 # The CSV log to an events stream.
@@ -77,32 +72,7 @@ $(OUT)/clean.mpz: $(OUT)/events.mpz $(P)/clean.txt $(BIN)/promo-clean
 	mv $(OUT)/rejects.mpz.tmp $(OUT)/rejects.mpz
 	mv $@.tmp $@
 
-# Each user's features and label (the baseline's input, and the CNN's
-# numeric features).
-$(OUT)/users.mpz: $(OUT)/clean.mpz $(P)/users.txt $(BIN)/promo-featurize
-	$(BIN)/promo-featurize -q $(users) -o $@.tmp $<
-	mv $@.tmp $@
-
-# Each user's last 50 behaviour events as token arrays, and the label.
-$(OUT)/sequences.mpz: $(OUT)/clean.mpz $(P)/sequences.txt $(BIN)/promo-featurize
-	$(BIN)/promo-featurize -q $(sequences) -o $@.tmp $<
-	mv $@.tmp $@
-
-# The baseline, one per seed (the seed draws the validation users).
-$(OUT)/logreg-%.mpz: $(OUT)/users.mpz $(P)/logreg.txt $(BIN)/promo-train-cnn
-	$(BIN)/promo-train-cnn -q $(logreg) --seed $* -o $@.tmp $<
-	mv $@.tmp $@
-
-# The CNN, one per seed: the same users validate as for the baseline.
-$(OUT)/cnn-%.mpz: $(OUT)/sequences.mpz $(OUT)/users.mpz $(P)/cnn.txt $(BIN)/promo-train-cnn
-	$(BIN)/promo-train-cnn -q $(cnn) --users $(OUT)/users.mpz --seed $* -o $@.tmp $<
-	mv $@.tmp $@
-
 # Both validation AUCs per seed, their means, and how often the CNN won.
-auc = $(BIN)/promo-cat --format tsv --no-names --fields training $(1) | \
-  sed -E 's/^[^[]*"valid_auc":([0-9.e-]+).*/\1/'
-rows = $(BIN)/promo-cat --format tsv --no-names --fields training $(1) | \
-  sed -E 's/.*"valid_rows":([0-9]+).*/\1/'
 $(OUT)/report.txt: $(foreach s,$(SEEDS),$(OUT)/logreg-$(s).mpz $(OUT)/cnn-$(s).mpz) $(BIN)/promo-cat
 	{ echo "Taobao purchase intent: who buys on 2017-12-03 (China time), from the days before"; \
 	  n=$$($(BIN)/promo-cat --count $(OUT)/users.mpz); \
