@@ -362,3 +362,22 @@ void tsv_put_field(FILE *fp, const char *s, size_t n)
     }
     fwrite(s + run, 1, n - run, fp);
 }
+
+/* ---- errors ----------------------------------------------------------------- */
+
+void csv_die_error(const struct csv *c, const char *path)
+{
+    if (c->err_col)
+        die("%s: line %llu, column %llu: %s", path, (unsigned long long)c->err_line,
+            (unsigned long long)c->err_col, c->err);
+    die("%s: line %llu: %s", path, (unsigned long long)c->err_line, c->err);
+}
+
+void csv_vdie_row(const struct csv *c, const char *path, int col, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (col >= 0)
+        die("%s: line %llu, column %d: %s", path, (unsigned long long)c->line, col + 1, msg);
+    die("%s: line %llu: %s", path, (unsigned long long)c->line, msg);
+}

@@ -9,6 +9,7 @@
 #ifndef PROMO_CSV_H
 #define PROMO_CSV_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,6 +55,14 @@ void csv_release(struct csv *c);
  * row and go on; after err_fatal it returns 0.  A blank line is one empty
  * field.  A UTF-8 byte order mark at the very start is skipped. */
 int csv_next(struct csv *c);
+/* For a table read whole (a malformed row ends the run): die with the
+ * error of the last csv_next, "PATH: line L, column C: what" (no column
+ * when err_col is 0). */
+_Noreturn void csv_die_error(const struct csv *c, const char *path);
+/* Die about the row just read: "PATH: line L, column COL + 1: message"
+ * (col < 0: no column). */
+_Noreturn void csv_vdie_row(const struct csv *c, const char *path, int col, const char *fmt,
+                            va_list ap);
 /* The current (or malformed) row's bytes as read, without its line end. */
 const char *csv_raw(const struct csv *c, size_t *len);
 /* Read one line without its LF or CRLF (for JSON lines): 1, 0 at the end,

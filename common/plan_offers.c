@@ -21,32 +21,27 @@ struct offer_csv {
     int idx[NCOLS];     /* column of each name */
 };
 
-static _Noreturn void offer_die(struct offer_csv *t, int col, const char *what)
+static _Noreturn void offer_die(struct offer_csv *t, int col, const char *fmt, ...)
+    PRINTF_LIKE(3, 4);
+static void offer_die(struct offer_csv *t, int col, const char *fmt, ...)
 {
-    if (col >= 0)
-        die("%s: line %llu, column %d: %s", t->path, (unsigned long long)t->csv.line, col + 1, what);
-    die("%s: line %llu: %s", t->path, (unsigned long long)t->csv.line, what);
+    va_list ap;
+    va_start(ap, fmt);
+    csv_vdie_row(&t->csv, t->path, col, fmt, ap);
 }
 
 static int offer_row(struct offer_csv *t)
 {
     int n = csv_next(&t->csv);
-    if (n < 0) {
-        if (t->csv.err_col)
-            die("%s: line %llu, column %llu: %s", t->path, (unsigned long long)t->csv.err_line,
-                (unsigned long long)t->csv.err_col, t->csv.err);
-        die("%s: line %llu: %s", t->path, (unsigned long long)t->csv.err_line, t->csv.err);
-    }
+    if (n < 0)
+        csv_die_error(&t->csv, t->path);
     return n;
 }
 
 static const struct csv_field *offer_field(struct offer_csv *t, int k)
 {
-    if (t->idx[k] >= t->csv.nfields) {
-        char msg[64];
-        snprintf(msg, sizeof msg, "expected %d fields, got %d", NCOLS, t->csv.nfields);
-        offer_die(t, -1, msg);
-    }
+    if (t->idx[k] >= t->csv.nfields)
+        offer_die(t, -1, "expected %d fields, got %d", NCOLS, t->csv.nfields);
     return &t->csv.fields[t->idx[k]];
 }
 
@@ -54,16 +49,11 @@ static double offer_num(struct offer_csv *t, int k, double lo, double hi)
 {
     const struct csv_field *f = offer_field(t, k);
     double v;
-    char msg[160];
-    if (!num_parse_f64(f->ptr, f->len, &v)) {
-        snprintf(msg, sizeof msg, "\"%s\": expected a number, got \"%.*s\"", col_names[k],
-                 (int)(f->len > 40 ? 40 : f->len), f->ptr);
-        offer_die(t, t->idx[k], msg);
-    }
-    if (!(v >= lo && v <= hi)) {
-        snprintf(msg, sizeof msg, "\"%s\": expected %g to %g, got %g", col_names[k], lo, hi, v);
-        offer_die(t, t->idx[k], msg);
-    }
+    if (!num_parse_f64(f->ptr, f->len, &v))
+        offer_die(t, t->idx[k], "\"%s\": expected a number, got \"%.*s\"", col_names[k],
+                  (int)(f->len > 40 ? 40 : f->len), f->ptr);
+    if (!(v >= lo && v <= hi))
+        offer_die(t, t->idx[k], "\"%s\": expected %g to %g, got %g", col_names[k], lo, hi, v);
     return v;
 }
 
@@ -82,59 +72,42 @@ void plan_offers_load(struct plan_offers *out, const char *path)
         int k = 0;
         while (k < NCOLS && !(strlen(col_names[k]) == fl->len && memcmp(col_names[k], fl->ptr, fl->len) == 0))
             k++;
-        char msg[160];
-        if (k == NCOLS) {
-            snprintf(msg, sizeof msg, "unknown column \"%.*s\"", (int)(fl->len > 40 ? 40 : fl->len), fl->ptr);
-            offer_die(&t, f, msg);
-        }
-        if (t.idx[k] >= 0) {
-            snprintf(msg, sizeof msg, "column \"%s\" given twice", col_names[k]);
-            offer_die(&t, f, msg);
-        }
+        if (k == NCOLS)
+            offer_die(&t, f, "unknown column \"%.*s\"", (int)(fl->len > 40 ? 40 : fl->len), fl->ptr);
+        if (t.idx[k] >= 0)
+            offer_die(&t, f, "column \"%s\" given twice", col_names[k]);
         t.idx[k] = f;
     }
     for (int k = 0; k < NCOLS; k++)
-        if (t.idx[k] < 0) {
-            char msg[64];
-            snprintf(msg, sizeof msg, "missing column \"%s\"", col_names[k]);
-            offer_die(&t, -1, msg);
-        }
+        if (t.idx[k] < 0)
+            offer_die(&t, -1, "missing column \"%s\"", col_names[k]);
     memset(out, 0, sizeof *out);
     while (offer_row(&t) > 0) {
-        char msg[200];
-        if (out->n == PLAN_MAX_OFFERS) {
-            snprintf(msg, sizeof msg, "more than %d offers", PLAN_MAX_OFFERS);
-            offer_die(&t, -1, msg);
-        }
+        if (out->n == PLAN_MAX_OFFERS)
+            offer_die(&t, -1, "more than %d offers", PLAN_MAX_OFFERS);
         struct plan_offer *o = &out->o[out->n];
         const struct csv_field *f = offer_field(&t, COL_ID);
-        if (f->len == 0 || f->len >= PLAN_ID_MAX) {
-            snprintf(msg, sizeof msg, "\"id\": expected 1 to %d characters, got %zu", PLAN_ID_MAX - 1, f->len);
-            offer_die(&t, t.idx[COL_ID], msg);
-        }
+        if (f->len == 0 || f->len >= PLAN_ID_MAX)
+            offer_die(&t, t.idx[COL_ID], "\"id\": expected 1 to %d characters, got %zu",
+                      PLAN_ID_MAX - 1, f->len);
         for (size_t i = 0; i < f->len; i++) {
             unsigned char ch = (unsigned char)f->ptr[i];
-            if (ch <= ' ' || ch == ',' || ch == '"' || ch == '=' || ch >= 0x7f) {
-                snprintf(msg, sizeof msg, "\"id\": \"%.*s\": use letters, digits and _ . - only",
-                         (int)f->len, f->ptr);
-                offer_die(&t, t.idx[COL_ID], msg);
-            }
+            if (ch <= ' ' || ch == ',' || ch == '"' || ch == '=' || ch >= 0x7f)
+                offer_die(&t, t.idx[COL_ID], "\"id\": \"%.*s\": use letters, digits and _ . - only",
+                          (int)f->len, f->ptr);
         }
         memcpy(o->id, f->ptr, f->len);
         o->id[f->len] = '\0';
-        if (plan_offer_find(out, o->id, f->len) >= 0) {
-            snprintf(msg, sizeof msg, "offer \"%s\" given twice", o->id);
-            offer_die(&t, t.idx[COL_ID], msg);
-        }
+        if (plan_offer_find(out, o->id, f->len) >= 0)
+            offer_die(&t, t.idx[COL_ID], "offer \"%s\" given twice", o->id);
         f = offer_field(&t, COL_TYPE);
         if (f->len == 7 && memcmp(f->ptr, "percent", 7) == 0) {
             o->type = PLAN_PERCENT;
         } else if (f->len == 5 && memcmp(f->ptr, "fixed", 5) == 0) {
             o->type = PLAN_FIXED;
         } else {
-            snprintf(msg, sizeof msg, "\"type\": expected percent or fixed, got \"%.*s\"",
-                     (int)(f->len > 40 ? 40 : f->len), f->ptr);
-            offer_die(&t, t.idx[COL_TYPE], msg);
+            offer_die(&t, t.idx[COL_TYPE], "\"type\": expected percent or fixed, got \"%.*s\"",
+                      (int)(f->len > 40 ? 40 : f->len), f->ptr);
         }
         o->value = o->type == PLAN_PERCENT ? offer_num(&t, COL_VALUE, 0, 1) : offer_num(&t, COL_VALUE, 0, 1e9);
         o->cost = offer_num(&t, COL_COST, 0, 1e9);

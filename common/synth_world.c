@@ -88,26 +88,17 @@ struct table {
 _Noreturn static void table_die(struct table *t, int field, const char *fmt, ...) PRINTF_LIKE(3, 4);
 static void table_die(struct table *t, int field, const char *fmt, ...)
 {
-    char msg[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (field >= 0)
-        die("%s: line %llu, column %d: %s", t->path, (unsigned long long)t->csv.line, field + 1, msg);
-    die("%s: line %llu: %s", t->path, (unsigned long long)t->csv.line, msg);
+    csv_vdie_row(&t->csv, t->path, field, fmt, ap);
 }
 
 /* The next row, 0 at the end; dies on a malformed one. */
 static int table_row(struct table *t)
 {
     int n = csv_next(&t->csv);
-    if (n < 0) {
-        if (t->csv.err_col)
-            die("%s: line %llu, column %llu: %s", t->path, (unsigned long long)t->csv.err_line,
-                (unsigned long long)t->csv.err_col, t->csv.err);
-        die("%s: line %llu: %s", t->path, (unsigned long long)t->csv.err_line, t->csv.err);
-    }
+    if (n < 0)
+        csv_die_error(&t->csv, t->path);
     return n;
 }
 

@@ -1033,14 +1033,8 @@ static bool open_input(struct import *m)
         m->lineno = m->csv.line;
         if (n == 0)
             die("%s: empty input (no header line)", m->names[m->file]);
-        if (n < 0) {
-            if (m->csv.err_col)
-                die("%s: line %llu, column %llu: %s", m->names[m->file],
-                    (unsigned long long)m->csv.err_line, (unsigned long long)m->csv.err_col,
-                    m->csv.err);
-            die("%s: line %llu: %s", m->names[m->file], (unsigned long long)m->csv.err_line,
-                m->csv.err);
-        }
+        if (n < 0)
+            csv_die_error(&m->csv, m->names[m->file]);
         m->f = m->csv.fields;
         m->nf = n;
         m->raw = csv_raw(&m->csv, &m->rawlen);
