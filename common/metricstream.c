@@ -619,18 +619,24 @@ static void json_key(FILE *fp, const char *k, bool *first)
 
 static void json_str(FILE *fp, const char *s) { json_put_string(fp, s, strlen(s)); }
 
+/* The keys that name a metric: task, metric and group (when it has one). */
+static void json_ident(FILE *fp, const struct ms_rec *r, bool *first)
+{
+    json_key(fp, "task", first);
+    json_str(fp, r->task);
+    json_key(fp, "metric", first);
+    json_str(fp, r->metric);
+    if (r->group) {
+        json_key(fp, "group", first);
+        json_str(fp, r->group);
+    }
+}
+
 static void json_rec(FILE *fp, const struct ms_rec *r)
 {
     bool first = true;
     putc('{', fp);
-    json_key(fp, "task", &first);
-    json_str(fp, r->task);
-    json_key(fp, "metric", &first);
-    json_str(fp, r->metric);
-    if (r->group) {
-        json_key(fp, "group", &first);
-        json_str(fp, r->group);
-    }
+    json_ident(fp, r, &first);
     json_key(fp, "value", &first);
     json_num(fp, r->value);
     if (r->has_ci) {
@@ -711,14 +717,7 @@ void ms_print_json(FILE *fp, const struct ms_list *l, const struct ms_change *c,
             if (i)
                 putc(',', fp);
             putc('{', fp);
-            json_key(fp, "task", &first);
-            json_str(fp, r->task);
-            json_key(fp, "metric", &first);
-            json_str(fp, r->metric);
-            if (r->group) {
-                json_key(fp, "group", &first);
-                json_str(fp, r->group);
-            }
+            json_ident(fp, r, &first);
             json_key(fp, "before", &first);
             json_num(fp, c[i].old ? c[i].old->value : NAN);
             json_key(fp, "now", &first);
