@@ -204,23 +204,22 @@ void dt_fit(struct dt_model *m, const struct dt_data *d, const uint32_t *rows, s
 
 /* Weighted impurity mass W * I of class weights w[k]: gini or entropy (bits). */
 double dt_impurity_mass(enum dt_crit c, const double *w, size_t k);
-/* Uplift: the divergence of the arms' outcome distributions, R&J (2012):
- * alpha * mean_i D(T_i : C) + (1 - alpha) * mean_{i != j} D(T_i : T_j).
- * n[a], s[a]: weight and weighted outcome sum of arm a (0 = control). */
-double dt_divergence(enum dt_crit c, const double *n, const double *s, size_t narm,
-                     double alpha, bool binary);
-/* The same from the arms' rates r[a] (r[0] the control's). */
+/* Uplift: the divergence of the arms' outcome distributions, R&J (2012),
+ * alpha * mean_i D(T_i : C) + (1 - alpha) * mean_{i != j} D(T_i : T_j),
+ * from the arms' rates r[a] (r[0] the control's; dt_uplift_arms). */
 double dt_divergence_rates(enum dt_crit c, const double *r, size_t narm, double alpha,
                            bool binary);
 /* An arm's rate in the divergences: Laplace-corrected (s + 1) / (n + 2)
  * for a binary outcome, the plain mean s / n for a numeric one. */
 double dt_arm_rate(double n, double s, bool binary);
 /* Uplift statistics tot[2 slot + {0, 1}] (weight, weighted outcome sum),
- * slot = stratum * narm + arm: arm a's difference from the control within
- * the strata where both have rows, averaged over them with the arm's
- * weight there (the control standardized to the arm's strata); *w gets
- * that weight (0: no stratum has both, and the difference is 0). */
+ * slot = stratum * narm + arm: arm a's difference in mean outcome from the
+ * control within the strata where both have rows, averaged over them with
+ * weights n_a n_c / (n_a + n_c) (docs/dtree.md, "Strata"); *w gets arm a's
+ * weight in those strata (0: no stratum has both, and the difference is 0). */
 double dt_stratum_diff(const double *tot, size_t narm, size_t nstrata, size_t a, double *w);
+/* The control's weight *n and outcome sum *s over all strata. */
+void dt_stratum_control(const double *tot, size_t narm, size_t nstrata, double *n, double *s);
 /* The arms' weights n[a] and rates r[a] that the divergences compare.
  * One stratum: each arm's own rows and rate.  Several: the control's pooled
  * rows and rate, and for an offer the rows of its strata that have

@@ -66,15 +66,6 @@ double dt_arm_rate(double n, double s, bool binary)
     return binary ? (s + 1) / (n + 2) : n > 0 ? s / n : 0;
 }
 
-double dt_divergence(enum dt_crit c, const double *n, const double *s, size_t narm,
-                     double alpha, bool binary)
-{
-    double r[DT_MAX_ARMS];
-    for (size_t a = 0; a < narm && a < DT_MAX_ARMS; a++)
-        r[a] = dt_arm_rate(n[a], s[a], binary);
-    return dt_divergence_rates(c, r, narm, alpha, binary);
-}
-
 double dt_divergence_rates(enum dt_crit c, const double *r, size_t narm, double alpha,
                            bool binary)
 {
@@ -110,6 +101,15 @@ double dt_stratum_diff(const double *tot, size_t narm, size_t nstrata, size_t a,
     return h > 0 ? d / h : 0;
 }
 
+void dt_stratum_control(const double *tot, size_t narm, size_t nstrata, double *n, double *s)
+{
+    *n = *s = 0;
+    for (size_t g = 0; g < nstrata; g++) {
+        *n += tot[2 * g * narm];
+        *s += tot[2 * g * narm + 1];
+    }
+}
+
 void dt_uplift_arms(const double *tot, size_t narm, size_t nstrata, bool binary, double *n,
                     double *r)
 {
@@ -120,13 +120,9 @@ void dt_uplift_arms(const double *tot, size_t narm, size_t nstrata, bool binary,
         }
         return;
     }
-    double nc = 0, sc = 0;
-    for (size_t g = 0; g < nstrata; g++) {
-        nc += tot[2 * g * narm];
-        sc += tot[2 * g * narm + 1];
-    }
-    n[0] = nc;
-    r[0] = dt_arm_rate(nc, sc, binary);
+    double sc;
+    dt_stratum_control(tot, narm, nstrata, &n[0], &sc);
+    r[0] = dt_arm_rate(n[0], sc, binary);
     for (size_t a = 1; a < narm; a++) {
         double x = r[0] + dt_stratum_diff(tot, narm, nstrata, a, &n[a]);
         r[a] = binary ? fmin(1, fmax(0, x)) : x;

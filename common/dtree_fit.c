@@ -133,11 +133,8 @@ void dt_node_values(const struct dt_model *m, const struct dt_layout *l, const d
         if (m->nstrata > 1) {
             /* The control's pooled rate, and each offer's as that plus its
              * difference within the strata (docs/dtree.md, "Strata"). */
-            double nc = 0, sc = 0;
-            for (size_t g = 0; g < m->nstrata; g++) {
-                nc += tot[2 * g * m->narm];
-                sc += tot[2 * g * m->narm + 1];
-            }
+            double nc, sc;
+            dt_stratum_control(tot, m->narm, m->nstrata, &nc, &sc);
             out[0] = nc > 0 ? sc / nc : parent ? parent[0] : 0;
             out[m->narm] = nc;
             for (size_t a = 1; a < m->narm; a++) {

@@ -140,6 +140,20 @@ static size_t correct(const struct dt_model *m, const struct dt_data *d, const s
 
 /* ---- criteria ------------------------------------------------------------ */
 
+/* The divergence of arms of weights n[a] and outcome sums s[a] in one
+ * stratum, the way fitting computes it: rates, then the divergence. */
+static double divergence(enum dt_crit c, const double *n, const double *s, size_t narm,
+                         double alpha, bool binary)
+{
+    double tot[16], w[8], r[8];
+    for (size_t a = 0; a < narm; a++) {
+        tot[2 * a] = n[a];
+        tot[2 * a + 1] = s[a];
+    }
+    dt_uplift_arms(tot, narm, 1, binary, w, r);
+    return dt_divergence_rates(c, r, narm, alpha, binary);
+}
+
 static void test_criteria(void)
 {
     double w[] = {3, 1}, e[] = {2, 2};
@@ -151,21 +165,37 @@ static void test_criteria(void)
     /* One offer: control 2 of 10, offer 5 of 10; Laplace rates 0.25, 0.5. */
     double n[] = {10, 10}, s[] = {2, 5};
     double kl = 0.5 * log2(0.5 / 0.25) + 0.5 * log2(0.5 / 0.75);
-    CHECK_NEAR(dt_divergence(DT_KL, n, s, 2, 0.5, true), kl, 1e-12, "KL(offer : control)");
-    CHECK_NEAR(dt_divergence(DT_ED, n, s, 2, 0.5, true), 2 * 0.25 * 0.25, 1e-12,
+    CHECK_NEAR(divergence(DT_KL, n, s, 2, 0.5, true), kl, 1e-12, "KL(offer : control)");
+    CHECK_NEAR(divergence(DT_ED, n, s, 2, 0.5, true), 2 * 0.25 * 0.25, 1e-12,
                "squared Euclidean distance");
-    CHECK_NEAR(dt_divergence(DT_CHI, n, s, 2, 0.5, true), 0.0625 / 0.25 + 0.0625 / 0.75, 1e-12,
+    CHECK_NEAR(divergence(DT_CHI, n, s, 2, 0.5, true), 0.0625 / 0.25 + 0.0625 / 0.75, 1e-12,
                "chi-squared divergence");
     double ym[] = {4, 10};   /* numeric outcome: means 0.4 and 1.0 */
-    CHECK_NEAR(dt_divergence(DT_ED, n, ym, 2, 0.5, false), 0.36, 1e-12, "ED of means");
+    CHECK_NEAR(divergence(DT_ED, n, ym, 2, 0.5, false), 0.36, 1e-12, "ED of means");
 
     /* Two offers: alpha-weighted mean against the control and between offers. */
     double n3[] = {10, 10, 10}, s3[] = {2, 5, 8};
     double r0 = 3.0 / 12, r1 = 6.0 / 12, r2 = 9.0 / 12;
 #define KL2(p, q) ((p) * log2((p) / (q)) + (1 - (p)) * log2((1 - (p)) / (1 - (q))))
     double want = 0.3 * (KL2(r1, r0) + KL2(r2, r0)) / 2 + 0.7 * (KL2(r1, r2) + KL2(r2, r1)) / 2;
-    CHECK_NEAR(dt_divergence(DT_KL, n3, s3, 3, 0.3, true), want, 1e-12,
+    CHECK_NEAR(divergence(DT_KL, n3, s3, 3, 0.3, true), want, 1e-12,
                "multiple treatments: R&J's weighted divergence");
+
+    /* Strata (slot = stratum * narm + arm; weight, outcome sum): campaign A
+     * control 20 of 200, offer 120 of 800 (+0.05); B control 400 of 800,
+     * offer 130 of 200 (+0.15); C offers only, no controls.  Weights
+     * n_a n_c / (n_a + n_c): 160 and 160, so the offer's difference is 0.10,
+     * its weight the 1000 rows of A and B, and the control's pooled. */
+    double st[] = {200, 20, 800, 120, 800, 400, 200, 130, 0, 0, 300, 0};
+    double sw, sn[2], sr[2];
+    CHECK_NEAR(dt_stratum_diff(st, 2, 3, 1, &sw), 0.10, 1e-12, "strata: the weighted difference");
+    CHECK_NEAR(sw, 1000, 0, "strata: the offer's rows where there are controls");
+    dt_uplift_arms(st, 2, 3, true, sn, sr);
+    CHECK_NEAR(sn[0], 1000, 0, "strata: the control's rows, pooled");
+    CHECK_NEAR(sr[0], 421.0 / 1002, 1e-12, "strata: the control's Laplace rate, pooled");
+    CHECK_NEAR(sr[1], 421.0 / 1002 + 0.10, 1e-12, "strata: the offer's rate is the control's plus");
+    dt_uplift_arms(st, 2, 1, true, sn, sr);
+    CHECK_NEAR(sr[1], 121.0 / 802, 1e-12, "one stratum: the offer's own Laplace rate");
 
     /* Normalisation, one offer (R&J 2010): control 6 left 4 right, offer 2 / 8. */
     double nl[] = {6, 2}, nr[] = {4, 8};
