@@ -41,7 +41,6 @@ $(OUT)/sales.mpz: $(OUT)/sales.csv $(BIN)/promo-import
 
 # The fit's parameters, rewritten only when they change, so an edit reruns
 # the fit and the report and nothing else.
-P := $(OUT)/params
 $(call params,ols,$(OLS_OPTIONS))
 
 # The least-squares fits: a metrics stream with every coefficient.

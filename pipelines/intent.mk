@@ -4,7 +4,6 @@
 # validation users.  Included after BIN and OUT; the pipeline sets the
 # options users, sequences, logreg and cnn, and the goal all.
 .DEFAULT_GOAL := all
-P := $(OUT)/params
 
 # The users view's features, all of them (the baseline's input, and the
 # CNN's numeric side).

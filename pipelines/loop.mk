@@ -22,7 +22,6 @@ include $(LOOP_DIR)loop.conf
 
 BIN ?= $(CURDIR)/bin
 OUT ?= out/loop
-P := $(OUT)/params
 
 # ---- dates: cycle c starts T_c = START + HISTORY_DAYS + (c-1) * CYCLE_DAYS
 day = $(shell date -u -d '$(START) + $(1) days' +%F)

@@ -13,11 +13,14 @@ MAKEFLAGS += --no-builtin-rules --no-builtin-variables
 comma := ,
 space := $(subst ,, )
 
-# $(call params,NAME,WORDS): a stage's parameter file, $(P)/NAME.txt, with
-# one word a line.  Written when make reads the makefile (so make -n is
-# exact) and replaced only when its text changes, so its time says when the
-# stage's parameters last changed and a target can depend on it.
+# Each stage's parameter file is $(P)/NAME.txt, under the pipeline's OUT.
+P = $(OUT)/params
+# $(call params,NAME,TEXT): write a stage's parameter file when make reads
+# the makefile (so make -n is exact), replacing it only when TEXT changed,
+# so that its time says when the stage's parameters last changed and a
+# target can depend on it.  make writes TEXT itself ($(file)): no shell
+# sees it, so quotes, globs and parentheses in options are kept as they are.
 define params
-$(shell mkdir -p $(P) && f=$(P)/$(1).txt && printf '%s\n' $(2) > $$f.new && \
+$(shell mkdir -p $(P))$(file >$(P)/$(1).txt.new,$(2))$(shell f=$(P)/$(1).txt; \
   if cmp -s $$f.new $$f; then rm $$f.new; else mv $$f.new $$f; fi)
 endef

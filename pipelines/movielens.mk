@@ -50,7 +50,6 @@ all: $(OUT)/table.md
 # 0. Parameters: a file per stage, $(P)/NAME.txt, that changes only when
 #    its options do (params: pipelines/make.mk), so an option edit retrains
 #    that stage and what follows, nothing else.
-P := $(OUT)/params
 $(foreach a,$(ALGOS),$(call params,$(a),$(OPTS_$(a)) --seed $(SEED)))
 $(call params,mf-folds,$(MF_OPTS) --seed $(SEED))
 $(call params,split,seed=$(SEED) train=0.75)
@@ -124,7 +123,7 @@ $(OUT)/table.md: $(ALGOS:%=$(OUT)/topn/%.metrics.mpz) $(OUT)/rmse.tsv $(BIN)/pro
 	  echo "|---|---|---:|---:|---:|---:|---:|"; \
 	  for a in $(ALGOS); do \
 	    $(BIN)/promo-cat --format tsv --no-names --fields metric,value $(OUT)/topn/$$a.metrics.mpz \
-	      | awk -F'\t' -v a=$$a -v o="$$(paste -sd' ' $(P)/$$a.txt | sed 's/ --items [^ ]* / --items items.mpz /')" \
+	      | awk -F'\t' -v a=$$a -v o="$$(sed 's/ --items [^ ]* / --items items.mpz /' $(P)/$$a.txt)" \
 	          '{ v[$$1] = $$2 } END { printf "| %s | `%s` | %.4f | %.4f | %.4f | %.4f | %+.3f |\n", \
 	             a, o, v["ndcg@10"], v["precision@10"], v["recall@10"], v["map@10"], v["ndcg@10"] - 0.475 }'; \
 	  done; \

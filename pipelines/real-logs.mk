@@ -56,7 +56,6 @@ $(addprefix $(OUT)/,$(LOGS)):
 # A stage's parameters, $(P)/LOG.STAGE.txt, rewritten only when they change
 # (params: pipelines/make.mk): editing one reruns that stage and what
 # follows it, and nothing else.
-P := $(OUT)/params
 $(foreach l,$(LOGS),$(foreach s,import clean users sequences,\
   $(if $($(l).$(s)),$(call params,$(l).$(s),$($(l).$(s))))))
 

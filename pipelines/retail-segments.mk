@@ -25,7 +25,6 @@ $(OUT):
 
 # The clustering options, in a file rewritten only when they change, so an
 # edit reruns the clustering and what follows, and nothing else.
-P := $(OUT)/params
 $(call params,kmeans,$(FEATURES) $(KMEANS_OPTS))
 
 # The invoices as a stream; ids and codes are text (some start with a letter).

@@ -43,7 +43,6 @@ MODELS ?=
 # A text log to import instead of the simulated history, and its options.
 EVENTS_CSV ?=
 IMPORT_OPTS ?=
-P := $(OUT)/params
 S := $(OUT)/shards
 M := $(if $(MODELS),$(MODELS),$(OUT)/models)
 PARTS := $(shell seq -f %05g 0 $$(( $(SHARDS) - 1 )))

@@ -54,7 +54,6 @@ all: $(OUT)/table.md
 world := --users $(USERS) --items $(ITEMS) --seed $(SEED)
 events := --days $(DAYS) --start $(START) --dirt 0 --seed $(SEED)
 window := --asof $(ASOF) --label-days $(WINDOW_DAYS)
-P := $(OUT)/params
 $(foreach s,world events window,$(call params,$(s),$($(s))))
 $(foreach a,$(ALGOS),$(call params,$(a),$(OPTS_$(a)) --seed $(SEED)))
 
@@ -117,7 +116,7 @@ $(OUT)/table.md: $(foreach a,$(ALGOS),$(foreach g,$(GROUPS),$(OUT)/eval/$(a).$(g
 	{ echo "| model | options | purchases HR@10 | NDCG@10 | thin HR@10 | NDCG@10 | thin-any HR@10 | NDCG@10 |"; \
 	  echo "|---|---|---:|---:|---:|---:|---:|---:|"; \
 	  for a in $(ALGOS); do \
-	    printf '| %s | `%s` ' $$a "$$(paste -sd' ' $(P)/$$a.txt | sed 's/ --items [^ ]* / --items items.mpz /')"; \
+	    printf '| %s | `%s` ' $$a "$$(sed 's/ --items [^ ]* / --items items.mpz /' $(P)/$$a.txt)"; \
 	    for g in $(GROUPS); do \
 	      $(BIN)/promo-cat --format tsv --no-names --fields metric,value,n $(OUT)/eval/$$a.$$g.metrics.mpz \
 	        | awk -F'\t' '{ v[$$1] = $$2 } END { printf "| %.4f | %.4f ", v["hr@10"], v["ndcg@10"] }'; \

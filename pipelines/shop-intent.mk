@@ -42,7 +42,7 @@ all: $(OUT)/report.txt
 $(OUT):
 	mkdir -p $@
 
-# A stage's parameters, $(P)/STAGE.txt (P: intent.mk), rewritten only when they change
+# A stage's parameters, $(P)/STAGE.txt, rewritten only when they change
 # (params: pipelines/make.mk): editing one reruns that stage and what
 # follows it, and nothing else.
 $(foreach s,world events clean users sequences logreg cnn cnnseq,$(call params,$(s),$($(s))))

@@ -55,7 +55,7 @@ $(INPUT):
 	@echo "taobao-intent: $@ is missing: set DATASETS (or PROMO_DATASETS) to the data sets folder" >&2
 	@exit 1
 
-# A stage's parameters, $(P)/STAGE.txt (P: intent.mk), rewritten only when they change
+# A stage's parameters, $(P)/STAGE.txt, rewritten only when they change
 # (params: pipelines/make.mk): editing one reruns that stage and what
 # follows it, and nothing else.
 $(foreach s,import clean users sequences logreg cnn,$(call params,$(s),$($(s))))
